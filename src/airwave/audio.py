@@ -1,0 +1,102 @@
+"""Decode any audio container into 16 kHz float32 channels (PyAV/FFmpeg). Pure: no Spark."""
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+
+import av
+import numpy as np
+
+SAMPLE_RATE = 16000
+# Containers whose header states the exact length, so a short read means the file was cut off.
+# (MP3/Ogg/M4A durations are estimates; a cut there shows up as a decode error or a missing index.)
+_EXACT_LENGTH_FORMATS = {"wav", "w64", "aiff", "flac", "caf"}
+
+
+class DecodeError(Exception):
+    """The input is not usable audio. `reason` is a short machine-readable code, str() the detail."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+
+
+@dataclass
+class Decoded:
+    channels: list[np.ndarray]  # one float32 array per source channel, at SAMPLE_RATE
+    source_format: str  # container/codec, e.g. "wav/pcm_mulaw"
+    source_rate: int
+    source_channels: int
+    duration_s: float
+    sha256: str
+
+
+def decode(data: bytes, rate: int = SAMPLE_RATE) -> Decoded:
+    """Decode `data`, keep channels separate and resample each to `rate` Hz mono float32."""
+    sha = hashlib.sha256(data).hexdigest()
+    if not data:
+        raise DecodeError("empty", "file is empty (0 bytes)")
+    try:
+        container = av.open(io.BytesIO(data), mode="r")
+    except av.error.FFmpegError as e:
+        raise DecodeError("not_audio", f"not a readable media file: {e.strerror or e}") from None
+    with container:
+        if not container.streams.audio:
+            raise DecodeError("no_audio_stream", f"container '{container.format.name}' has no audio stream")
+        stream = container.streams.audio[0]
+        n_ch = stream.codec_context.channels
+        if n_ch < 1:
+            raise DecodeError("bad_header", "audio stream declares no channels")
+        fmt = f"{container.format.name.split(',')[0]}/{stream.codec_context.name}"
+        # Planar float keeps channels apart; one resampler per file (PyAV frees it with the container).
+        layout = "stereo" if n_ch == 2 else ("mono" if n_ch == 1 else av.AudioLayout(n_ch).name)
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+        parts: list[np.ndarray] = []
+        try:
+            for frame in container.decode(stream):
+                parts.extend(f.to_ndarray() for f in resampler.resample(frame))
+            parts.extend(f.to_ndarray() for f in resampler.resample(None))
+        except av.error.FFmpegError as e:
+            raise DecodeError("corrupt", f"decoding failed after {sum(p.shape[1] for p in parts) / rate:.2f}s: "
+                                         f"{e.strerror or e}") from None
+        declared = float(container.duration) / av.time_base if container.duration else None
+        src_rate = stream.codec_context.sample_rate
+    if not parts:
+        raise DecodeError("no_samples", f"{fmt}: no audio samples could be decoded")
+    pcm = np.concatenate(parts, axis=1).astype(np.float32, copy=False)
+    duration = pcm.shape[1] / rate
+    if declared and fmt.split("/")[0] in _EXACT_LENGTH_FORMATS and duration < 0.95 * declared - 0.05:
+        raise DecodeError("truncated", f"{fmt}: header declares {declared:.2f}s but only {duration:.2f}s "
+                                       "of audio is present (file cut off)")
+    return Decoded([np.ascontiguousarray(pcm[c]) for c in range(pcm.shape[0])], fmt, src_rate, n_ch, duration, sha)
+
+
+MONO = -1  # key of the role given to single-channel recordings
+DEFAULT_ROLES = "left=agent,right=customer,mono=mixed"
+
+
+def parse_roles(spec: str) -> dict[int, str]:
+    """'left=agent,right=customer,mono=mixed' (or '0=agent,1=customer') -> {0: 'agent', 1: 'customer', -1: 'mixed'}."""
+    names = {"left": 0, "right": 1, "mono": MONO}
+    roles = {}
+    for item in filter(None, (s.strip() for s in spec.split(","))):
+        key, _, role = item.partition("=")
+        key = key.strip().lower()
+        if not role or not (key in names or key.isdigit()):
+            raise ValueError(f"bad role mapping {item!r}: expected e.g. left=agent,right=customer")
+        roles[names[key] if key in names else int(key)] = role.strip()
+    return roles
+
+
+def role_of(channel: int, n_channels: int, roles: dict[int, str]) -> str:
+    """Role of a channel. A mono recording holds both parties mixed down, so it gets the `mono` role."""
+    return roles.get(channel, f"channel_{channel}") if n_channels > 1 else roles.get(MONO, "mixed")
+
+
+def to_pcm16(audio: np.ndarray) -> bytes:
+    return (np.clip(audio, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+
+
+def from_pcm16(data: bytes) -> np.ndarray:
+    return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32767.0

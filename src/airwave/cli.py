@@ -1,0 +1,136 @@
+"""`airwave` command line: run | stage {preprocess,transcribe,postprocess} | eval.
+
+`airwave stage ...` is what spark-submit (and so Airflow) calls: spark-submit <path of airwave/__main__.py> stage ...
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from .asr import AsrConfig
+from .audio import DEFAULT_ROLES
+
+
+def _asr_args(p: argparse.ArgumentParser) -> None:
+    d = AsrConfig()
+    p.add_argument("--model", default=os.environ.get("AIRWAVE_MODEL", d.model),
+                   help="model name (tiny.en ships with the package; others under $AIRWAVE_MODELS_DIR) or a folder")
+    p.add_argument("--beam-size", type=int, default=d.beam_size)
+    p.add_argument("--compute-type", default=d.compute_type, help="CTranslate2 compute type (int8, float32, ...)")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="chunks per encoder/decoder call")
+    p.add_argument("--cpu-threads", type=int, default=0, help="threads per model (default: spark.task.cpus)")
+
+
+def _asr_config(a) -> AsrConfig:
+    return AsrConfig(model=a.model, beam_size=a.beam_size, compute_type=a.compute_type, batch_size=a.batch_size,
+                     cpu_threads=a.cpu_threads)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="airwave", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="all three stages on INPUT, results under --out")
+    r.add_argument("input", help="folder or prefix with audio (local path, file://, s3://)")
+    r.add_argument("--out", required=True, help="run location; results go to OUT/calls/")
+    r.add_argument("--roles", default=DEFAULT_ROLES, help="channel -> role map (default: %(default)s)")
+    r.add_argument("--refs", help="reference manifest.json: also compute WER")
+    _asr_args(r)
+    s = sub.add_parser("stage", help="one stage (what spark-submit / Airflow runs)")
+    ss = s.add_subparsers(dest="stage", required=True)
+    pre = ss.add_parser("preprocess")
+    pre.add_argument("--input", required=True)
+    pre.add_argument("--out", required=True)
+    pre.add_argument("--roles", default=DEFAULT_ROLES)
+    tr = ss.add_parser("transcribe")
+    tr.add_argument("--out", required=True)
+    _asr_args(tr)
+    post = ss.add_parser("postprocess")
+    post.add_argument("--out", required=True)
+    e = sub.add_parser("eval", help="WER of a run against reference transcripts")
+    e.add_argument("run", help="run location (the --out of `airwave run`)")
+    e.add_argument("--refs", required=True, help="manifest.json with reference transcripts")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parser().parse_args(argv)
+    if a.cmd == "eval":
+        from .evaluate import evaluate
+
+        rep = evaluate(a.run, a.refs)
+        _print_eval(rep)
+        return 0
+    from . import spark as sp
+    from .jobs import postprocess, preprocess, transcribe
+
+    session = sp.session(f"airwave-{a.stage if a.cmd == 'stage' else 'run'}")
+    try:
+        if a.cmd == "stage":
+            if a.stage == "preprocess":
+                stats = preprocess.run(session, a.input, a.out, roles=a.roles)
+            elif a.stage == "transcribe":
+                stats = transcribe.run(session, a.out, _asr_config(a))
+            else:
+                stats = postprocess.run(session, a.out)
+                stats = {k: v for k, v in stats.items() if k not in ("per_call", "rejects")}
+            print(json.dumps({"stage": a.stage, **stats}))
+            return 0
+        return _run_all(session, a)
+    finally:
+        session.stop()
+
+
+def _run_all(session, a) -> int:
+    from . import storage
+    from .jobs import postprocess, preprocess, transcribe
+
+    t0 = time.time()
+    timings = {}
+
+    def step(i, name, fn):
+        print(f"[{i}/3] {name} ...", flush=True)
+        t = time.time()
+        out = fn()
+        timings[name] = round(time.time() - t, 2)
+        print(f"[{i}/3] {name} done in {timings[name]:.1f}s", flush=True)
+        return out
+
+    pre = step(1, "preprocess", lambda: preprocess.run(session, a.input, a.out, roles=a.roles))
+    tr = step(2, "transcribe", lambda: transcribe.run(session, a.out, _asr_config(a)))
+    rep = step(3, "postprocess", lambda: postprocess.run(session, a.out))
+    wall = time.time() - t0
+    audio = pre["channel_audio_s"]
+    run = {"input": a.input, "out": storage.normalize(a.out), "wall_s": round(wall, 2), "stages_s": timings,
+           "calls": rep["calls"], "rejected": rep["rejected"], "audio_s": pre["audio_s"], "channel_audio_s": audio,
+           "speech_s": pre["speech_s"], "chunks": tr["chunks"], "workers": tr["workers"],
+           "cpu_threads": tr["cpu_threads"], "model": tr["model"], "xrealtime": round(audio / wall, 2)}
+    storage.write_text(storage.join(a.out, "run.json"), json.dumps(run, indent=2) + "\n")
+    rows = [("calls transcribed", rep["calls"]), ("  of which no speech", rep["no_speech"]),
+            ("rejected inputs", rep["rejected"]), ("audio minutes", f"{pre['audio_s'] / 60:.2f}"),
+            ("channel-audio minutes", f"{audio / 60:.2f}"), ("wall time", f"{wall:.1f}s"),
+            ("x-realtime (channel audio / wall)", f"{audio / wall:.1f}x"), ("model", tr["model"]),
+            ("workers x threads", f"{tr['workers']} x {tr['cpu_threads']}")]
+    print("\n" + "\n".join(f"  {k:<36}{v}" for k, v in rows))
+    for r in rep["rejects"]:
+        print(f"  rejected: {r['call_id']}: {r['reason']} ({r['detail']})")
+    print(f"\nTranscripts: {rep['outputs']}/  (JSON, SRT, VTT per call; report: {storage.join(a.out, 'report.json')})")
+    if a.refs:
+        from .evaluate import evaluate
+
+        _print_eval(evaluate(a.out, a.refs))
+    return 0
+
+
+def _print_eval(rep: dict) -> None:
+    o = rep["overall"]
+    print(f"\nWER overall: {o['wer']:.1%} over {o['words']} reference words ({rep['normaliser']})")
+    for c, s in rep["per_call"].items():
+        print(f"  {c:<40} WER {s['wer']:.1%}" if s["wer"] is not None else f"  {c:<40} (no reference words)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

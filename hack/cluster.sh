@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The kind cluster and its local registry (kind's documented local-registry recipe).
+#   hack/cluster.sh up      registry container + cluster + registry wiring (idempotent)
+#   hack/cluster.sh down    delete the cluster and the registry container: nothing keeps running
+#   hack/cluster.sh status  what exists
+# AIRWAVE_PROFILE=lite creates a single-node cluster (see docs/stack.md).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+KIND="${KIND:-kind}"
+DOCKER="${DOCKER:-docker}"
+CLUSTER="$(sj cluster_name)"
+REG_NAME="$(sj registry.name)"
+REG_HOST_PORT="$(sj registry.host_port)"
+REG_PORT="$(sj registry.container_port)"
+REG_HOST="$(sj registry.host)"
+
+registry_up() {
+  if [ "$($DOCKER inspect -f '{{.State.Running}}' "$REG_NAME" 2>/dev/null || true)" != true ]; then
+    $DOCKER rm -f "$REG_NAME" >/dev/null 2>&1 || true
+    log "starting registry $REG_NAME on 127.0.0.1:$REG_HOST_PORT"
+    $DOCKER run -d --restart=always --name "$REG_NAME" \
+      -p "127.0.0.1:$REG_HOST_PORT:$REG_PORT" "$(upstream_image registry)" >/dev/null
+  fi
+}
+
+cluster_up() {
+  if ! $KIND get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
+    local config="$ROOT/kind-config.yaml"
+    if [ "${AIRWAVE_PROFILE:-}" = lite ]; then   # drop the worker node: one node runs everything
+      config="$(mktemp)"; trap 'rm -f "$config"' EXIT
+      sed '/^  - role: worker/,$d' "$ROOT/kind-config.yaml" > "$config"
+    fi
+    log "creating kind cluster $CLUSTER"
+    $KIND create cluster --config "$config" --image "$(upstream_image kind_node)" --wait 120s
+  fi
+  # Every node resolves localhost:5001 to the registry container on the kind network.
+  for node in $($KIND get nodes --name "$CLUSTER"); do
+    $DOCKER exec "$node" mkdir -p "/etc/containerd/certs.d/$REG_HOST"
+    sed "s|kind-registry:5000|$REG_NAME:$REG_PORT|" "$ROOT/stack/registry/hosts.toml" |
+      $DOCKER exec -i "$node" cp /dev/stdin "/etc/containerd/certs.d/$REG_HOST/hosts.toml"
+  done
+  if [ "$($DOCKER inspect -f '{{json .NetworkSettings.Networks.kind}}' "$REG_NAME")" = null ]; then
+    $DOCKER network connect kind "$REG_NAME"
+  fi
+  "$KUBECTL" --context "$KUBE_CONTEXT" apply -f "$ROOT/stack/registry/local-registry-hosting.yaml" >/dev/null
+}
+
+case "${1:-}" in
+  up) registry_up; cluster_up; log "cluster $CLUSTER ready (context $KUBE_CONTEXT), registry $REG_HOST" ;;
+  down)
+    $KIND delete cluster --name "$CLUSTER" || true
+    $DOCKER rm -f "$REG_NAME" >/dev/null 2>&1 || true
+    log "cluster $CLUSTER and registry $REG_NAME removed" ;;
+  status)
+    echo "cluster:  $($KIND get clusters 2>/dev/null | grep -x "$CLUSTER" || echo absent)"
+    echo "registry: $($DOCKER inspect -f '{{.State.Status}}' "$REG_NAME" 2>/dev/null || echo absent)"
+    if $KIND get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
+      "$KUBECTL" --context "$KUBE_CONTEXT" get nodes
+      kc get pods -o wide 2>/dev/null || true
+    fi ;;
+  *) die "usage: $0 up|down|status" ;;
+esac

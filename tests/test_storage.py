@@ -1,0 +1,26 @@
+import os
+
+import pytest
+
+from airwave import storage
+
+
+def test_normalize():
+    assert storage.normalize("/a/b") == "file:///a/b"
+    assert storage.normalize("rel") == "file://" + os.path.abspath("rel")
+    assert storage.normalize("file:///x/y") == "file:///x/y"
+    assert storage.normalize("s3://bucket/k") == "s3a://bucket/k"
+    with pytest.raises(ValueError, match="unsupported"):
+        storage.normalize("gs://b/k")
+
+
+def test_write_read_list_remove(tmp_path):
+    base = str(tmp_path / "run")
+    storage.write_text(storage.join(base, "calls", "a.json"), "{}")
+    storage.write_bytes(storage.join(base, "calls", "sub", "b.srt"), b"x")
+    assert storage.read_bytes(storage.join(base, "calls", "a.json")) == b"{}"
+    assert storage.list_files(base) == [f"file://{tmp_path}/run/calls/a.json", f"file://{tmp_path}/run/calls/sub/b.srt"]
+    assert not [p for p in os.listdir(tmp_path / "run" / "calls") if ".tmp-" in p]  # no temp files left behind
+    storage.remove_tree(storage.join(base, "calls"))
+    assert storage.list_files(base) == [] and not storage.exists(storage.join(base, "calls"))
+    assert storage.list_files(str(tmp_path / "nothing")) == []

@@ -49,10 +49,8 @@ def _root(uri: str) -> tuple[pafs.FileSystem, str, str]:
     path = path.rstrip("/")
     norm = storage.normalize(uri)
     scheme = norm[: norm.index("://") + 3]
-    if scheme == "file://" and posixpath.normpath(path) in ("/", ""):
+    if posixpath.normpath("/" + path) == "/":  # "/", "file:///", "s3a://" ...: the root of a filesystem
         raise ValueError(f"refusing retention on a filesystem root: {uri!r}")
-    if scheme != "file://" and not path:
-        raise ValueError(f"refusing retention on an empty location: {uri!r}")
     return fs, path, scheme
 
 

@@ -1,0 +1,146 @@
+"""SparkClusterOperator outside a DAG run: backend choice, the real KubernetesPodOperator pod it would create,
+and the local backend running (and killing) real processes."""
+import json
+import os
+import textwrap
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+
+pytest.importorskip("airflow.sdk")
+
+from airflow.sdk.exceptions import AirflowException  # noqa: E402
+
+from airwave.airflow import specs  # noqa: E402
+from airwave.airflow.operator import SparkClusterOperator, configured_backend  # noqa: E402
+
+BACKEND_ENV = specs.stack()["airflow"]["spark_backend_env"]
+
+
+def context(run_id="manual__2026-01-01T00:00:00+00:00", try_number=2):
+    return {"ti": SimpleNamespace(try_number=try_number), "run_id": run_id}
+
+
+def test_backend_from_env(monkeypatch):
+    monkeypatch.delenv(BACKEND_ENV, raising=False)
+    assert configured_backend() == "local"
+    monkeypatch.setenv(BACKEND_ENV, "kubernetes")
+    assert configured_backend() == "kubernetes"
+    monkeypatch.setenv(BACKEND_ENV, "yarn")
+    with pytest.raises(AirflowException, match="unknown Spark backend"):
+        configured_backend()
+
+
+def test_kubernetes_pod_as_built_by_kubernetes_pod_operator():
+    """Run the provider's own pod builder (dry run: no cluster) over our spec and check the merged result."""
+    s = specs.stack()
+    op = SparkClusterOperator(
+        task_id="transcribe", application_args=["stage", "transcribe", "--out", "s3a://runs/runs/x", "--model", ""],
+        executors="2", executor_cores="2", executor_memory="3g", driver_memory="1g",
+        executor_pod_template=specs.executor_pod_template(node_selector={"gpu": "yes"}),
+    )
+    assert op.pool == s["airflow"]["spark_pool"]
+    op.prepare_pod(context())
+    pod = op.build_pod_request_obj(dry_run=True)
+    (c,) = pod.spec.containers
+    assert c.name == "base" and c.image == specs.spark_image()
+    assert pod.metadata.namespace == s["namespace"]
+    assert pod.metadata.name.startswith("airwave-transcribe-")  # KPO adds a random suffix
+    assert pod.spec.service_account_name == s["spark"]["service_account"]
+    assert pod.spec.restart_policy == "Never"
+    env = {e.name: e for e in c.env}
+    assert env["POD_IP"].value_from.field_ref.field_path == "status.podIP"
+    assert env["POD_NAME"].value_from.field_ref.field_path == "metadata.name"
+    assert env["AWS_SECRET_ACCESS_KEY"].value_from.secret_key_ref.name == s["minio"]["credentials_secret"]
+    assert json.loads(env[specs.EXECUTOR_TEMPLATE_ENV].value)["spec"]["nodeSelector"] == {"gpu": "yes"}
+    args = c.args
+    assert "--model" not in args  # empty param -> CLI default
+    assert args[-4:] == ["stage", "transcribe", "--out", "s3a://runs/runs/x"]
+    assert "spark.executor.instances=2" in args and "spark.executor.memory=3g" in args
+    assert "spark.kubernetes.executor.podNamePrefix=" + specs.pod_name_prefix(
+        "transcribe", "manual__2026-01-01T00:00:00+00:00", 2) in args
+    assert pod.spec.volumes[0].config_map.name == s["spark"]["executor_pod_template_configmap"]
+
+
+APP = textwrap.dedent("""
+    import json, sys
+    from pyspark.sql import SparkSession
+    spark = SparkSession.builder.getOrCreate()
+    sc = spark.sparkContext
+    out = {
+        "args": sys.argv[1:],
+        "master": sc.master,
+        "parallelism": sc.defaultParallelism,
+        "ui": sc.getConf().get("spark.ui.enabled"),
+        "max_heap_mib": sc._jvm.java.lang.Runtime.getRuntime().maxMemory() // (1024 * 1024),
+        "sum": spark.range(100).groupBy().sum().collect()[0][0],
+        "extra": sc.getConf().get("spark.airwave.test"),
+    }
+    open(sys.argv[sys.argv.index("--out") + 1], "w").write(json.dumps(out))
+    spark.stop()
+""")
+
+
+def test_local_backend_runs_real_spark_submit(tmp_path):
+    app = tmp_path / "app.py"
+    app.write_text(APP)
+    out = tmp_path / "out.json"
+    op = SparkClusterOperator(task_id="t", application=str(app), backend="local",
+                              application_args=["--out", str(out), "--model", ""],
+                              executors=1, executor_cores=2, driver_memory="768m",
+                              spark_conf={"spark.airwave.test": "yes"})
+    op.execute(context())
+    got = json.loads(out.read_text())
+    assert got["args"] == ["--out", str(out)]
+    assert got["master"] == "local[2]" and got["parallelism"] == 2
+    assert got["ui"] == "false" and got["extra"] == "yes" and got["sum"] == 4950
+    assert 600 <= got["max_heap_mib"] <= 800  # --conf spark.driver.memory really sized the driver JVM
+
+
+def test_local_backend_failure_fails_the_task(tmp_path):
+    app = tmp_path / "boom.py"
+    app.write_text("raise SystemExit(3)\n")
+    op = SparkClusterOperator(task_id="t", application=str(app), backend="local", application_args=[])
+    with pytest.raises(AirflowException, match="exited with"):
+        op.execute(context())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:  # a zombie is dead for our purposes
+        return f.read().split()[2] != "Z"
+
+
+def test_on_kill_takes_down_the_whole_process_group(tmp_path, monkeypatch):
+    """Killing the task must not leave spark-submit's JVM or Python workers behind: simulate a child that
+    spawned a grandchild, kill, and check both are gone."""
+    pidfile = tmp_path / "pids"
+    script = f"sleep 300 & echo $$ $! > {pidfile}; wait"
+    op = SparkClusterOperator(task_id="t", backend="local", application_args=[])
+    monkeypatch.setattr(op, "local_command", lambda ctx: ["bash", "-c", script])
+    errors = []
+    t = threading.Thread(target=lambda: _run(op, errors))
+    t.start()
+    deadline = time.time() + 10
+    while not (pidfile.exists() and pidfile.read_text().strip()) and time.time() < deadline:
+        time.sleep(0.05)
+    parent, child = map(int, pidfile.read_text().split())
+    assert _alive(parent) and _alive(child)
+    op.on_kill()
+    t.join(15)
+    assert not t.is_alive()
+    assert errors and isinstance(errors[0], AirflowException)
+    time.sleep(0.2)
+    assert not _alive(parent) and not _alive(child)
+
+
+def _run(op, errors):
+    try:
+        op.execute(context())
+    except BaseException as e:  # noqa: BLE001 - the test inspects it
+        errors.append(e)

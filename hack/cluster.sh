@@ -3,6 +3,7 @@
 #   hack/cluster.sh up      registry container + cluster + registry wiring (idempotent)
 #   hack/cluster.sh down    delete the cluster and the registry container: nothing keeps running
 #   hack/cluster.sh status  what exists
+#   hack/cluster.sh check-registry  the registry answers and is advertised in the cluster
 # AIRWAVE_PROFILE=lite creates a single-node cluster (see docs/stack.md).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -59,5 +60,11 @@ case "${1:-}" in
       "$KUBECTL" --context "$KUBE_CONTEXT" get nodes
       kc get pods -o wide 2>/dev/null || true
     fi ;;
-  *) die "usage: $0 up|down|status" ;;
+  check-registry)   # used by Tilt's `registry` resource
+    catalog="$(curl -fsS "http://$REG_HOST/v2/_catalog")" ||
+      die "registry $REG_HOST does not answer: run hack/cluster.sh up"
+    "$KUBECTL" --context "$KUBE_CONTEXT" -n kube-public get configmap local-registry-hosting >/dev/null ||
+      die "local-registry-hosting ConfigMap missing: run hack/cluster.sh up"
+    echo "registry $REG_HOST: $catalog" ;;
+  *) die "usage: $0 up|down|status|check-registry" ;;
 esac

@@ -13,8 +13,10 @@ g() { git -C "$mirror" -c user.name=airwave -c user.email=airwave@localhost "$@"
 
 [ -d "$mirror/.git" ] || git init -q -b "$branch" "$mirror"
 rm -rf "$mirror/dags" "$mirror/src"
-cp -r "$ROOT/dags" "$mirror/dags"
+mkdir -p "$mirror/dags"
+cp -r "$ROOT/dags/." "$mirror/dags/" 2>/dev/null || true   # no dags/ yet: push an empty DAG folder
 cp -r "$ROOT/src" "$mirror/src"
+touch "$mirror/dags/.keep"                                   # git does not track empty folders
 find "$mirror/dags" "$mirror/src" \( -name __pycache__ -o -name '*.egg-info' \) -prune -exec rm -rf {} +
 g add -A
 g diff --cached --quiet || g commit -q -m "sync from working tree $(date -u +%FT%TZ)"

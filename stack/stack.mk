@@ -1,0 +1,51 @@
+# Targets for the kind sandbox; the top-level Makefile does `include stack/stack.mk`.
+# Docs: docs/stack.md. Tools are pinned in hack/tools.sh and live in .tools/bin; point KIND,
+# KUBECTL, TILT, KUSTOMIZE or DOCKER at other binaries to use those instead. Third-party images and
+# base images are pinned in src/airwave/stack.json; override with MINIO_IMAGE, MC_IMAGE,
+# POSTGRES_IMAGE, GIT_SYNC_IMAGE, REGISTRY_IMAGE, KIND_NODE_IMAGE, AIRFLOW_BASE_IMAGE, SPARK_BASE_IMAGE.
+
+STACK_TOOLS_BIN := $(CURDIR)/.tools/bin
+KIND      ?= $(STACK_TOOLS_BIN)/kind
+KUBECTL   ?= $(STACK_TOOLS_BIN)/kubectl
+TILT      ?= $(STACK_TOOLS_BIN)/tilt
+KUSTOMIZE ?= $(STACK_TOOLS_BIN)/kustomize
+DOCKER    ?= docker
+AIRWAVE_PROFILE ?=
+# `tilt up` keeps running with its UI on http://localhost:10350; on CI use `make up TILT_MODE=ci`:
+# `tilt ci` returns once every resource is ready (or fails).
+TILT_MODE ?= up
+
+export KIND KUBECTL TILT KUSTOMIZE DOCKER AIRWAVE_PROFILE
+export MINIO_IMAGE MC_IMAGE POSTGRES_IMAGE GIT_SYNC_IMAGE REGISTRY_IMAGE KIND_NODE_IMAGE AIRFLOW_BASE_IMAGE SPARK_BASE_IMAGE
+
+.PHONY: up down status logs e2e doctor stack-tools
+
+# Installs only what is missing (a prepared/offline machine downloads nothing).
+stack-tools:
+	@command -v "$(KIND)" >/dev/null || hack/tools.sh kind
+	@command -v "$(KUBECTL)" >/dev/null || hack/tools.sh kubectl
+	@command -v "$(TILT)" >/dev/null || hack/tools.sh tilt
+	@command -v "$(KUSTOMIZE)" >/dev/null || hack/tools.sh kustomize
+	@hack/tools.sh jars
+
+up: stack-tools
+	hack/doctor.sh
+	hack/cluster.sh up
+	$(TILT) $(TILT_MODE) --file Tiltfile
+
+down:
+	-$(TILT) down --file Tiltfile 2>/dev/null
+	hack/cluster.sh down
+
+status:
+	hack/cluster.sh status
+
+logs:
+	$(KUBECTL) --context kind-airwave -n airwave logs --all-containers --prefix --tail=200 \
+	  -l app.kubernetes.io/part-of=airwave --max-log-requests=20
+
+e2e:
+	python3 hack/e2e.py $(E2E_ARGS)
+
+doctor:
+	hack/doctor.sh

@@ -1,0 +1,72 @@
+"""Render-only checks of the kind stack: no cluster, no Docker. kustomize comes from .tools/bin
+(install it with `hack/tools.sh kustomize`; KUSTOMIZE=/path overrides)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK_DIR = ROOT / "stack"
+# Schema versions: the kind node image's Kubernetes (1.36) and the oldest we support (1.34, the
+# newest that runs on cgroup v1 + containerd 1.6 hosts without extra kubelet flags).
+K8S_VERSIONS = ["1.34.0", "1.36.0"]
+
+
+def stack_json() -> dict:
+    return json.loads((ROOT / "src" / "airwave" / "stack.json").read_text())
+
+
+def kustomize_bin() -> str:
+    path = os.environ.get("KUSTOMIZE") or str(ROOT / ".tools" / "bin" / "kustomize")
+    if not (os.access(path, os.X_OK) or shutil.which(path)):
+        pytest.fail(f"kustomize not found at {path}: run `hack/tools.sh kustomize` (pinned go install)")
+    return path
+
+
+def render(path: Path = STACK_DIR) -> list[dict]:
+    out = subprocess.run([kustomize_bin(), "build", str(path)], check=True, capture_output=True, text=True).stdout
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+@pytest.fixture(scope="session")
+def stack() -> dict:
+    return stack_json()
+
+
+@pytest.fixture(scope="session")
+def rendered() -> list[dict]:
+    return render()
+
+
+def find(docs: list[dict], kind: str, name: str) -> dict:
+    hits = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+    assert len(hits) == 1, f"expected exactly one {kind}/{name}, found {len(hits)}"
+    return hits[0]
+
+
+def find_prefix(docs: list[dict], kind: str, prefix: str) -> dict:
+    """Generated ConfigMaps carry a content-hash suffix."""
+    hits = [d for d in docs if d["kind"] == kind and d["metadata"]["name"].startswith(prefix + "-")]
+    assert len(hits) == 1, f"expected exactly one {kind}/{prefix}-<hash>, found {len(hits)}"
+    return hits[0]
+
+
+def pod_specs(docs: list[dict]):
+    """(owner name, pod spec) of every workload in the rendered stack."""
+    for d in docs:
+        if d["kind"] in ("Deployment", "Job", "StatefulSet", "DaemonSet"):
+            yield d["metadata"]["name"], d["spec"]["template"]["spec"]
+
+
+def containers(spec: dict) -> list[dict]:
+    return spec.get("initContainers", []) + spec["containers"]
+
+
+def env_of(container: dict) -> dict:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container.get("env", [])}

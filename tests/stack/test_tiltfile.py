@@ -1,0 +1,176 @@
+"""Runs the Tiltfile (and tilt/*.tiltfile) against stubs of Tilt's API, with the real kustomize
+output, and checks what it would deploy: every workload is a configured resource, dependencies
+exist, the config resource covers every non-workload object, links and overrides use stack.json.
+The Tiltfiles are written in the subset of Starlark that Python also runs."""
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import types
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import ROOT, kustomize_bin, stack_json
+
+WORKLOAD_KINDS = {"Deployment", "Job", "StatefulSet", "DaemonSet"}
+
+
+class TiltError(Exception):
+    pass
+
+
+def run_tiltfile(env: dict[str, str] | None = None, context: str | None = None) -> dict:
+    env = dict(env or {})
+    env.setdefault("KUSTOMIZE", kustomize_bin())
+    rec = {"k8s_yaml": [], "k8s_resource": [], "local_resource": [], "context": None}
+    g: dict = {}
+
+    def read_json(path, default=None):
+        import json
+        return json.loads((ROOT / path).read_text())
+
+    def kustomize(path, kustomize_bin=None, flags=[]):
+        return subprocess.run([kustomize_bin, "build", str(ROOT / path), *flags], check=True,
+                              capture_output=True, text=True).stdout
+
+    def load(path, *names):
+        ns = dict(api)
+        exec(compile((ROOT / path).read_text(), path, "exec"), ns)
+        for n in names:
+            g[n] = ns[n]
+
+    def fail(msg):
+        raise TiltError(msg)
+
+    api = {
+        "version_settings": lambda **kw: None,
+        "read_json": read_json,
+        "k8s_context": lambda: context or f"kind-{stack_json()['cluster_name']}",
+        "allow_k8s_contexts": lambda c: rec.__setitem__("context", c),
+        "update_settings": lambda **kw: None,
+        "fail": fail,
+        "load": load,
+        "os": types.SimpleNamespace(getenv=lambda k, d=None: env.get(k, d)),
+        "kustomize": kustomize,
+        "blob": lambda s: s,
+        "decode_yaml_stream": lambda s: [d for d in yaml.safe_load_all(s) if d],
+        "k8s_yaml": lambda s: rec["k8s_yaml"].extend(d for d in yaml.safe_load_all(s) if d),
+        "k8s_resource": lambda workload="", **kw: rec["k8s_resource"].append(dict(kw, workload=workload)),
+        "local_resource": lambda name, **kw: rec["local_resource"].append(dict(kw, name=name)),
+        "link": lambda url, name=None: (url, name),
+        "TRIGGER_MODE_MANUAL": "manual",
+    }
+    g.update(api)
+    exec(compile((ROOT / "Tiltfile").read_text(), "Tiltfile", "exec"), g)
+    return rec
+
+
+@pytest.fixture(scope="module")
+def tilt():
+    return run_tiltfile()
+
+
+def resources(rec) -> dict[str, dict]:
+    out = {}
+    for r in rec["k8s_resource"]:
+        out[r.get("new_name") or r["workload"]] = r
+    for r in rec["local_resource"]:
+        out[r["name"]] = r
+    return out
+
+
+def test_deploys_exactly_the_kustomize_output(tilt, rendered):
+    assert tilt["k8s_yaml"] == rendered
+
+
+def test_every_workload_is_a_configured_resource(tilt):
+    workloads = {d["metadata"]["name"] for d in tilt["k8s_yaml"] if d["kind"] in WORKLOAD_KINDS}
+    configured = {r["workload"] for r in tilt["k8s_resource"] if r["workload"]}
+    assert configured == workloads
+
+
+def test_config_resource_covers_every_other_object_once(tilt):
+    (cfg,) = [r for r in tilt["k8s_resource"] if r.get("new_name") == "stack-config"]
+    others = [d for d in tilt["k8s_yaml"] if d["kind"] not in WORKLOAD_KINDS | {"Service"}]
+    for obj in others:  # Tilt's selector name:kind is an exact, case-insensitive match
+        sel = f"{obj['metadata']['name']}:{obj['kind'].lower()}"
+        assert cfg["objects"].count(sel) == 1, sel
+    assert len(cfg["objects"]) == len(others)
+
+
+def test_dependencies_exist_and_have_no_cycle(tilt):
+    res = resources(tilt)
+    deps = {name: r.get("resource_deps", []) for name, r in res.items()}
+    for name, ds in deps.items():
+        for d in ds:
+            assert d in res, f"{name} depends on unknown resource {d}"
+    seen, done = set(), set()
+
+    def visit(n):
+        assert n not in seen or n in done, f"dependency cycle through {n}"
+        if n in done:
+            return
+        seen.add(n)
+        for d in deps[n]:
+            visit(d)
+        done.add(n)
+    for n in deps:
+        visit(n)
+    # every workload waits for its namespace/config; image users wait for the image
+    for r in tilt["k8s_resource"]:
+        if r["workload"]:
+            chain, todo = set(), [r["workload"]]
+            while todo:
+                n = todo.pop()
+                chain |= set(deps[n])
+                todo += deps[n]
+            assert "stack-config" in chain, r["workload"]
+    uses_airflow_image = {d["metadata"]["name"] for d in tilt["k8s_yaml"] if d["kind"] in WORKLOAD_KINDS
+                          and any(c["image"].startswith(stack_json()["images"]["airflow"])
+                                  for c in d["spec"]["template"]["spec"]["containers"])}
+    for name in uses_airflow_image:
+        chain, todo = set(), [name]
+        while todo:
+            n = todo.pop()
+            chain |= set(deps[n])
+            todo += deps[n]
+        assert "airflow-image" in chain, name
+
+
+def test_local_resources_run_scripts_that_exist(tilt):
+    for r in tilt["local_resource"]:
+        cmd = r.get("cmd") or r.get("serve_cmd")
+        for part in cmd.split("&&"):
+            tok = shlex.split(part.strip().lstrip("("))[0]
+            if tok.startswith("hack/"):
+                assert os.access(ROOT / tok, os.X_OK), f"{r['name']}: {tok} missing or not executable"
+        for dep in r.get("deps", []):
+            assert (ROOT / dep).exists(), f"{r['name']}: watched path {dep} does not exist"
+
+
+def test_links_and_upload_use_stack_json(tilt, stack):
+    res = resources(tilt)
+    urls = {url for r in res.values() for url, _ in r.get("links", [])}
+    assert f"http://localhost:{stack['airflow']['host_port']}" in urls
+    assert f"http://localhost:{stack['minio']['console_host_port']}" in urls
+    assert f"http://localhost:{stack['spark']['ui_port']}" in urls
+    upload = shlex.split(res["sample-data"]["cmd"])
+    bucket = upload[-1].split("/")[2]
+    assert bucket in stack["minio"]["buckets"]
+    assert "airflow-image" in res and "spark-image" in res and "dags-push" in res
+
+
+def test_image_override_by_env(stack):
+    mirror = "mirror.example/minio:pinned"
+    rec = run_tiltfile(env={stack["upstream_images"]["env_overrides"]["minio"]: mirror})
+    images = {c["image"] for d in rec["k8s_yaml"] if d["kind"] in WORKLOAD_KINDS
+              for c in d["spec"]["template"]["spec"]["containers"]}
+    assert mirror in images and stack["upstream_images"]["minio"] not in images
+
+
+def test_refuses_a_foreign_kube_context():
+    with pytest.raises(TiltError, match="expected 'kind-"):
+        run_tiltfile(context="prod-cluster")

@@ -13,6 +13,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK_DIR = ROOT / "stack"
+BASE = STACK_DIR / "base"
+LITE = STACK_DIR / "profiles" / "lite"
 # Schema versions: the kind node image's Kubernetes (1.36) and the oldest we support (1.34, the
 # newest that runs on cgroup v1 + containerd 1.6 hosts without extra kubelet flags).
 K8S_VERSIONS = ["1.34.0", "1.36.0"]
@@ -29,7 +31,7 @@ def kustomize_bin() -> str:
     return path
 
 
-def render(path: Path = STACK_DIR) -> list[dict]:
+def render(path: Path = BASE) -> list[dict]:
     out = subprocess.run([kustomize_bin(), "build", str(path)], check=True, capture_output=True, text=True).stdout
     return [d for d in yaml.safe_load_all(out) if d]
 

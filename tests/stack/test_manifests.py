@@ -6,7 +6,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from .conftest import K8S_VERSIONS, ROOT, STACK_DIR, find, render
+from .conftest import BASE, K8S_VERSIONS, LITE, ROOT, STACK_DIR, find, render
 
 
 def _validate(doc: dict, version: str) -> None:
@@ -23,7 +23,7 @@ def test_rendered_stack_validates(rendered, version):
         _validate(doc, version)
 
 
-COMPONENTS = sorted(p.parent for p in STACK_DIR.glob("*/kustomization.yaml"))
+COMPONENTS = sorted(p.parent for p in STACK_DIR.glob("*/kustomization.yaml"))  # base + each component
 
 
 @pytest.mark.parametrize("component", COMPONENTS, ids=lambda p: p.name)
@@ -31,12 +31,39 @@ def test_each_component_renders_alone_into_the_namespace(component, stack):
     docs = render(component)
     for doc in docs:
         _validate(doc, K8S_VERSIONS[-1])
-        assert doc["metadata"].get("namespace") == stack["namespace"], f"{doc['kind']}/{doc['metadata']['name']}"
+        if doc["kind"] == "Namespace":  # cluster-scoped: it *is* the namespace
+            assert doc["metadata"]["name"] == stack["namespace"]
+        else:
+            assert doc["metadata"].get("namespace") == stack["namespace"], f"{doc['kind']}/{doc['metadata']['name']}"
 
 
 def test_components_are_all_in_the_stack():
-    top = yaml.safe_load((STACK_DIR / "kustomization.yaml").read_text())
-    assert {p.name for p in COMPONENTS if p.parent == STACK_DIR} <= set(top["resources"])
+    top = yaml.safe_load((BASE / "kustomization.yaml").read_text())
+    assert {f"../{p.name}" for p in COMPONENTS if p != BASE} == {r for r in top["resources"] if r.startswith("../")}
+
+
+@pytest.mark.parametrize("version", K8S_VERSIONS)
+def test_lite_profile_validates_and_only_shrinks(rendered, version, stack):
+    lite = render(LITE)
+    for doc in lite:
+        _validate(doc, version)
+    key = lambda d: (d["kind"], d["metadata"]["name"])  # noqa: E731
+    assert sorted(map(key, lite)) == sorted(map(key, rendered)), "same objects, only smaller"
+    base = {key(d): d for d in rendered}
+    for doc in lite:
+        if doc["kind"] != "Deployment":
+            continue
+        for c_lite, c_base in zip(doc["spec"]["template"]["spec"]["containers"],
+                                  base[key(doc)]["spec"]["template"]["spec"]["containers"]):
+            assert c_lite["image"] == c_base["image"]
+            assert c_lite["resources"]["limits"] == c_base["resources"]["limits"]
+            assert _mib(c_lite["resources"]["requests"]["memory"]) <= _mib(c_base["resources"]["requests"]["memory"])
+    migrate = find(lite, "Job", "airflow-migrate")["spec"]["template"]["spec"]["containers"][0]["args"][0]
+    assert f"airflow pools set {stack['airflow']['spark_pool']} 1 " in migrate
+
+
+def _mib(v: str) -> float:
+    return float(v[:-2]) * (1024 if v.endswith("Gi") else 1)
 
 
 @pytest.mark.parametrize("version", K8S_VERSIONS)

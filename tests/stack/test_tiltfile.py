@@ -171,6 +171,11 @@ def test_image_override_by_env(stack):
     assert mirror in images and stack["upstream_images"]["minio"] not in images
 
 
+def test_lite_profile_deploys_the_lite_overlay():
+    from .conftest import LITE, render
+    assert run_tiltfile(env={"AIRWAVE_PROFILE": "lite"})["k8s_yaml"] == render(LITE)
+
+
 def test_refuses_a_foreign_kube_context():
     with pytest.raises(TiltError, match="expected 'kind-"):
         run_tiltfile(context="prod-cluster")

@@ -62,6 +62,24 @@ def test_kubernetes_pod_as_built_by_kubernetes_pod_operator():
     assert "spark.kubernetes.executor.podNamePrefix=" + specs.pod_name_prefix(
         "transcribe", "manual__2026-01-01T00:00:00+00:00", 2) in args
     assert pod.spec.volumes[0].config_map.name == s["spark"]["executor_pod_template_configmap"]
+    # Nothing in our manifest was silently dropped by the typed Kubernetes models (a misspelt field would be).
+    from kubernetes.client import ApiClient
+
+    assert_subset(op.pod_template_dict, ApiClient().sanitize_for_serialization(pod))
+
+
+def assert_subset(want, got, path="pod"):
+    if isinstance(want, dict):
+        assert isinstance(got, dict), path
+        for k, v in want.items():
+            assert k in got, f"{path}.{k} was dropped"
+            assert_subset(v, got[k], f"{path}.{k}")
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) >= len(want), path
+        for i, (w, g) in enumerate(zip(want, got)):
+            assert_subset(w, g, f"{path}[{i}]")
+    else:
+        assert want == got, f"{path}: {want!r} != {got!r}"
 
 
 APP = textwrap.dedent("""

@@ -38,6 +38,22 @@ def test_dockerfile_base_images_match_stack_json(stack):
         assert stack["upstream_images"]["env_overrides"][key] == arg
 
 
+def test_airflow_image_pyarrow_pin_matches_pyproject():
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    pin = re.search(r'"pyarrow==([^"]+)"', pyproject).group(1)
+    dockerfile = (ROOT / "stack/images/airflow/Dockerfile").read_text()
+    assert re.search(r"^ARG PYARROW_VERSION=(\S+)$", dockerfile, re.M).group(1) == pin
+
+
+def test_settings_the_dags_read_are_real(rendered):
+    """AIRWAVE_* settings in airflow-env must be read by the DAGs or the package (no dead config)."""
+    env = find(rendered, "ConfigMap", "airflow-env")["data"]
+    code = "\n".join(p.read_text() for d in ("dags", "src/airwave") for p in (ROOT / d).rglob("*.py"))
+    code += (ROOT / "src/airwave/stack.json").read_text()
+    for key in (k for k in env if k.startswith("AIRWAVE_")):
+        assert f'"{key}"' in code, f"{key} is set for Airflow but nothing reads it"
+
+
 def test_services_and_ports(rendered, stack):
     ns = stack["namespace"]
     minio = find(rendered, "Service", stack["minio"]["service"])

@@ -33,11 +33,20 @@ else
   else bad "free disk for images: ${free_gb} GB < ${need_disk_gb} GB" "docker system prune -a  (removes unused images)"; fi
 fi
 
-echo "tools (pinned, in ${TOOLS_BIN#$ROOT/})"
+echo "tools (pinned, in ${TOOLS_BIN#"$ROOT"/})"
+eval "$(grep -E '^(KIND|KUBECTL|TILT|KUSTOMIZE)_VERSION=' "$ROOT/hack/tools.sh")"   # the pins
 for t in kind kubectl tilt kustomize; do
-  var="$(echo "$t" | tr '[:lower:]' '[:upper:]')"; bin="${!var:-$t}"
-  if command -v "$bin" >/dev/null; then ok "$t: $(command -v "$bin")"
-  else bad "$t missing" "hack/tools.sh $t"; fi
+  var="$(echo "$t" | tr '[:lower:]' '[:upper:]')"; bin="${!var:-$t}"; pin_var="${var}_VERSION"
+  if ! command -v "$bin" >/dev/null; then bad "$t missing" "hack/tools.sh $t"; continue; fi
+  case "$t" in
+    kind) v="$("$bin" version 2>/dev/null)" ;;
+    kubectl) v="$("$bin" version --client 2>/dev/null | head -n1)" ;;
+    tilt) v="$("$bin" version 2>/dev/null)" ;;
+    kustomize) v="$("$bin" version 2>/dev/null)" ;;
+  esac
+  if [[ "$v" == *"${!pin_var#v}"* ]]; then ok "$t ${!pin_var} ($(command -v "$bin"))"
+  else warn "$t is not the pinned ${!pin_var}: ${v:-unknown} ($(command -v "$bin"))" \
+            "rm -f $TOOLS_BIN/$t && hack/tools.sh $t  (make uses .tools/bin first; or keep yours at your own risk)"; fi
 done
 command -v git >/dev/null && ok "git" || bad "git missing" "install git"
 command -v "$PYTHON" >/dev/null && ok "python3" || bad "python3 missing" "install Python 3"

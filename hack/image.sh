@@ -18,7 +18,8 @@ case "$which" in
   spark)
     ls "$ctx"/jars/hadoop-aws-*.jar "$ctx"/jars/bundle-*.jar >/dev/null 2>&1 ||
       die "Spark jars missing in stack/images/spark/jars: run hack/tools.sh jars"
-    cp "$ROOT/pyproject.toml" "$ROOT/README.md" "$ctx/"
+    cp "$ROOT/pyproject.toml" "$ctx/"
+    if [ -f "$ROOT/README.md" ]; then cp "$ROOT/README.md" "$ctx/"; else echo "# airwave" > "$ctx/README.md"; fi
     cp -r "$ROOT/src" "$ctx/src"
     find "$ctx/src" -name __pycache__ -prune -exec rm -rf {} +
     args+=(--build-arg "SPARK_BASE_IMAGE=$(upstream_image spark_base)")

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the hack/*.sh scripts: paths, pinned tools first on PATH, stack.json lookups.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS_BIN="${TOOLS_BIN:-$ROOT/.tools/bin}"

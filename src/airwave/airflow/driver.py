@@ -41,6 +41,9 @@ def write_executor_template(env: dict[str, str], path: str = EXECUTOR_TEMPLATE_R
 def main() -> None:
     argv = resolve(sys.argv[1:], dict(os.environ))
     write_executor_template(dict(os.environ))
+    # The app must run on the interpreter that has airwave (this one), whatever python3 is first on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     print("exec:", " ".join(argv), flush=True)
     os.execv(argv[0], argv)
 

@@ -143,6 +143,7 @@ class SparkClusterOperator(KubernetesPodOperator):
         # Driver and Python workers must run this interpreter (the venv with airwave and the ASR stack).
         env.setdefault("PYSPARK_PYTHON", sys.executable)
         env.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+        env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # like spark.driver.host: never depend on the hostname
         self.log.info("Running: %s", " ".join(cmd))
         # Own process group: on_kill can take down spark-submit's JVM and every Python worker it started.
         self._proc = subprocess.Popen(

@@ -14,6 +14,8 @@ AIRWAVE_PROFILE ?=
 # `tilt up` keeps running with its UI on http://localhost:10350; on CI use `make up TILT_MODE=ci`:
 # `tilt ci` returns once every resource is ready (or fails).
 TILT_MODE ?= up
+# make e2e also measures saved-DAG -> parsed latency by default (target < 15 s).
+E2E_ARGS ?= --measure-dag-sync
 
 export KIND KUBECTL TILT KUSTOMIZE DOCKER AIRWAVE_PROFILE
 export MINIO_IMAGE MC_IMAGE POSTGRES_IMAGE GIT_SYNC_IMAGE REGISTRY_IMAGE KIND_NODE_IMAGE AIRFLOW_BASE_IMAGE SPARK_BASE_IMAGE

@@ -170,3 +170,63 @@ def test_spark_executor_entrypoint_builds_the_backend_command(tmp_path):
     # anything else is run as given (the driver pod's own command)
     assert subprocess.run([str(ROOT / "stack/images/spark/entrypoint.sh"), "echo", "hi"], capture_output=True,
                           text=True, check=True).stdout == "hi\n"
+
+
+class FakeAirflow:
+    """Stands in for e2e.Airflow: a run that succeeds after two polls."""
+    runs_polled = 0
+
+    def __init__(self, base, user, password):
+        self.base = base
+
+    def wait_dag(self, dag_id, timeout):
+        return 0.1
+
+    def call(self, method, path, body=None):
+        if method == "POST":
+            return {"dag_run_id": "manual__1", "state": "queued"}
+        if path.endswith("/taskInstances"):
+            return {"task_instances": []}
+        if "/dagRuns/" in path:
+            FakeAirflow.runs_polled += 1
+            return {"state": "success" if FakeAirflow.runs_polled >= 2 else "running"}
+        return {}
+
+
+@pytest.mark.parametrize("leftover_pods, transcripts, ok", [
+    (False, True, True),    # happy path
+    (True, True, False),    # executor pods not cleaned up -> fail
+    (False, False, False),  # transcripts missing -> fail
+])
+def test_e2e_driver_verdicts(monkeypatch, leftover_pods, transcripts, ok):
+    import e2e
+    calls = json.loads((ROOT / "sample_data/manifest.json").read_text())["calls"]
+    store = {"before/x.json": 1}
+
+    class Store:
+        def list(self, bucket, prefix=""):
+            return dict(store)
+
+    def fake_pods(selector):
+        if selector != "spark-role=executor":
+            return set()
+        if FakeAirflow.runs_polled < 2 or leftover_pods:
+            return {"exec-1"}
+        return set()
+
+    def on_post(*a, **k):
+        if transcripts:  # the pipeline writes one transcript per call, named after the input
+            store.update({f"runs/manual__1/calls/{Path(c).stem}.json": 10 for c in calls})
+        return {"dag_run_id": "manual__1", "state": "queued"}
+
+    FakeAirflow.runs_polled = 0
+    monkeypatch.setattr(e2e, "Airflow", FakeAirflow)
+    monkeypatch.setattr(e2e.s3, "client", lambda: Store())
+    monkeypatch.setattr(e2e, "pods", fake_pods)
+    monkeypatch.setattr(e2e.time, "sleep", lambda s: None)
+    orig = FakeAirflow.call
+    monkeypatch.setattr(FakeAirflow, "call", lambda self, m, p, b=None: on_post() if m == "POST" else orig(self, m, p, b))
+    deadline = iter(range(0, 10**6, 200))  # the 120 s wait for leftover pods runs out quickly
+    monkeypatch.setattr(e2e.time, "monotonic", lambda: next(deadline))
+    monkeypatch.setattr(sys, "argv", ["e2e.py"])
+    assert (e2e.main() == 0) is ok

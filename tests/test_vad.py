@@ -31,6 +31,10 @@ def test_chunk_time_maps_back_to_call_time():
     assert to_call_time(1.0, regions) == 3.0
     assert to_call_time(3.5, regions) == 10.5  # 0.5 s into the second region
     assert to_call_time(99.0, regions) == 12.0  # overshoot clamps to the end
+    # at the junction (3.0 s of chunk time), an end stays in the first region, a start moves to the second
+    assert to_call_time(3.1, regions, is_end=True) == 5.0
+    assert to_call_time(2.9, regions) == 10.0
+    assert to_call_time(2.5, regions) == 4.5
 
 
 def test_silence_gives_no_chunks():

@@ -60,12 +60,21 @@ def chunk_channel(audio: np.ndarray, max_s: float = MAX_CHUNK_S) -> list[Chunk]:
     return pack(audio, speech_regions(audio), max_s)
 
 
-def to_call_time(t: float, regions: list[tuple[float, float]]) -> float:
-    """Map a time inside a chunk's concatenated audio back to call time."""
+SNAP_S = 0.3  # Whisper timestamps are coarse (20 ms steps, often late/early by a few hundred ms)
+
+
+def to_call_time(t: float, regions: list[tuple[float, float]], is_end: bool = False) -> float:
+    """Map a time inside a chunk's concatenated audio back to call time.
+
+    Near a junction of two regions, an end time belongs to the region before it and a start time to the region
+    after it, so a segment never stretches over the silence that was cut out.
+    """
     offset = 0.0
-    for start, end in regions:
+    for k, (start, end) in enumerate(regions):
         length = end - start
-        if t <= offset + length:
-            return round(start + max(0.0, t - offset), 3)
+        last = k == len(regions) - 1
+        limit = offset + length + (SNAP_S if is_end else -SNAP_S)
+        if t <= limit or last:
+            return round(min(end, start + max(0.0, t - offset)), 3)
         offset += length
-    return round(regions[-1][1], 3)  # past the end (decoder timestamps can overshoot slightly)
+    return round(regions[-1][1], 3)

@@ -43,7 +43,7 @@ def transcribe_rows(rows, cfg: AsrConfig, model_id: str):
         regions = [tuple(x) for x in r["regions"]]
         for j, s in enumerate(seg for seg in segs if seg["text"]):
             yield (r["call_id"], r["channel"], r["role"], r["chunk_idx"], j, to_call_time(s["start"], regions),
-                   to_call_time(s["end"], regions), s["text"], s["avg_logprob"], s["no_speech_prob"], model_id)
+                   to_call_time(s["end"], regions, is_end=True), s["text"], s["avg_logprob"], s["no_speech_prob"], model_id)
 
 
 def run(spark, out_uri: str, cfg: AsrConfig) -> dict:

@@ -1,0 +1,50 @@
+# airwave: `make demo` runs the ASR pipeline on sample_data, `make test` runs the test suite.
+# Both create the Python environment (.venv) on first use. The kind sandbox targets (up, down, e2e, ...)
+# live in stack/stack.mk; see docs/stack.md.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+EXTRAS ?= dev,airflow,stack
+DEMO_OUT ?= out/demo
+
+.PHONY: help env demo run-demo test test-fast bench sample-data clean
+help:
+	@echo "make demo      the ASR pipeline through Airflow (asr_pipeline DAG) on sample_data, no cluster"
+	@echo "make run-demo  the same three Spark stages with 'airwave run' (no Airflow)"
+	@echo "make test      the test suite (real Spark, real model; a few minutes)"
+	@echo "make bench     throughput of airwave vs a plain faster-whisper script (bench/)"
+	@echo "make up|down|status|logs|e2e|doctor   the kind sandbox (docs/stack.md)"
+
+# Re-install when the pinned dependencies change.
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[$(EXTRAS)]'
+	@touch $@
+
+env: $(VENV)/.installed
+	@hack/ensure-java.sh
+
+demo: env
+	hack/airflow-demo.sh
+
+run-demo: env
+	$(VENV)/bin/airwave run sample_data --out $(DEMO_OUT) --refs sample_data/manifest.json
+
+test: env
+	$(PY) -m pytest -q -ra $(PYTEST_ARGS)
+
+test-fast: env
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+bench: env
+	$(PY) bench/throughput.py $(BENCH_ARGS)
+
+# Regenerate sample_data/ (needs flite + espeak-ng; the result is committed).
+sample-data: env
+	$(PY) hack/make_sample_data.py sample_data
+
+clean:
+	rm -rf out .bench .pytest_cache
+
+-include stack/stack.mk

@@ -63,3 +63,5 @@ def test_minio_connection_env_parses_as_an_aws_connection(rendered, stack):
     assert (c.login, c.password) == tuple(secret[k] for k in stack["minio"]["credentials_keys"].values())
     assert c.extra_dejson["endpoint_url"] == stack["minio"]["cluster_endpoint"]
     assert c.extra_dejson["region_name"] == stack["minio"]["region"]
+    # MinIO has no per-bucket host names: boto3 must address buckets by path
+    assert c.extra_dejson["config_kwargs"]["s3"]["addressing_style"] == "path"

@@ -147,10 +147,13 @@ def test_airflow_settings_agree_with_stack_json(rendered, stack):
     assert env["AWS_ENDPOINT_URL"] == stack["minio"]["cluster_endpoint"]
     assert env["AIRFLOW__API__BASE_URL"] == f"http://localhost:{stack['airflow']['host_port']}"
     conn_var = f"AIRFLOW_CONN_{stack['airflow']['minio_conn_id'].upper()}"
+    values = set()
     for name in ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"):
         for c in find(rendered, "Deployment", name)["spec"]["template"]["spec"]["containers"]:
             if c["image"].startswith(stack["images"]["airflow"]):
                 assert conn_var in {e["name"] for e in c.get("env", [])}, f"{name}: no {conn_var}"
+                values |= {e["value"] for e in c["env"] if e["name"] == conn_var}
+    assert len(values) == 1, "every component must define the same MinIO connection"
     migrate = find(rendered, "Job", "airflow-migrate")["spec"]["template"]["spec"]["containers"][0]["args"][0]
     assert f"airflow pools set {stack['airflow']['spark_pool']} {stack['airflow']['spark_pool_slots']} " in migrate
     # The DB URL and Postgres' own settings must describe the same database.

@@ -78,6 +78,9 @@ def test_worker_secrets(rendered, template, stack):
     conn = env[f"AIRFLOW_CONN_{stack['airflow']['minio_conn_id'].upper()}"]
     for var in stack["minio"]["credentials_keys"]:
         assert f"$({var})" in conn, "connection credentials must be expanded from the Secret"
+    sched = find(rendered, "Deployment", "airflow-scheduler")["spec"]["template"]["spec"]["containers"][0]
+    assert conn == env_of(sched)[f"AIRFLOW_CONN_{stack['airflow']['minio_conn_id'].upper()}"], \
+        "workers write remote logs through the same connection the UI reads them with"
 
 
 def test_worker_service_account_may_launch_the_spark_driver(rendered, template, stack):

@@ -60,6 +60,9 @@ for port in "$(sj registry.host_port)" "$(sj airflow.host_port)" "$(sj minio.hos
             "$(sj minio.console_host_port)" "$(sj git_server.host_port)"; do
   if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then ok "port $port free"
   elif $cluster_up; then ok "port $port in use (by the running airwave cluster)"
+  elif [ "$port" = "$(sj registry.host_port)" ] &&
+       [ "$($DOCKER inspect -f '{{.State.Running}}' "$(sj registry.name)" 2>/dev/null)" = true ]; then
+    ok "port $port in use (by our registry container)"
   else bad "port $port in use by another program" "find it: lsof -iTCP:$port -sTCP:LISTEN  (or ss -ltnp | grep :$port)"; fi
 done
 

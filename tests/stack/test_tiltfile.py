@@ -32,8 +32,8 @@ def run_tiltfile(env: dict[str, str] | None = None, context: str | None = None) 
         import json
         return json.loads((ROOT / path).read_text())
 
-    def kustomize(path, kustomize_bin=None, flags=[]):
-        return subprocess.run([kustomize_bin, "build", str(ROOT / path), *flags], check=True,
+    def kustomize(pathToDir, kustomize_bin=None, flags=[]):  # noqa: N803 (Tilt's name)
+        return subprocess.run([kustomize_bin, "build", str(ROOT / pathToDir), *flags], check=True,
                               capture_output=True, text=True).stdout
 
     def load(path, *names):
@@ -45,22 +45,53 @@ def run_tiltfile(env: dict[str, str] | None = None, context: str | None = None) 
     def fail(msg):
         raise TiltError(msg)
 
+    # Stubs with Tilt's own signatures (internal/tiltfile/api/__init__.py; `cmd` is optional in the Go
+    # implementation), so a misspelt or unknown argument fails here as it would in Tilt.
+    def local_resource(name, cmd="", deps=None, trigger_mode="auto", resource_deps=[], ignore=[], auto_init=True,
+                       serve_cmd="", cmd_bat="", serve_cmd_bat="", allow_parallel=False, links=[], labels=[],
+                       env={}, serve_env={}, readiness_probe=None, dir="", serve_dir=""):
+        assert cmd or serve_cmd, f"{name}: nothing to run"
+        rec["local_resource"].append(dict(name=name, cmd=cmd, serve_cmd=serve_cmd, deps=deps or [], ignore=ignore,
+                                          resource_deps=resource_deps, links=links, labels=labels))
+
+    def k8s_resource(workload="", new_name="", port_forwards=[], extra_pod_selectors=[], trigger_mode="auto",
+                     resource_deps=[], objects=[], auto_init=True, pod_readiness="", links=[], labels=[],
+                     discovery_strategy=""):
+        rec["k8s_resource"].append(dict(workload=workload, new_name=new_name, resource_deps=resource_deps,
+                                        objects=objects, links=links, labels=labels))
+
+    def version_settings(check_updates=True, constraint=""):
+        pass
+
+    def update_settings(max_parallel_updates=3, k8s_upsert_timeout_secs=30, suppress_unused_image_warnings=None,
+                        k8s_server_side_apply="auto"):
+        pass
+
+    def allow_k8s_contexts(contexts):
+        rec["context"] = contexts
+
+    def k8s_yaml(yaml_, allow_duplicates=False):
+        rec["k8s_yaml"].extend(d for d in yaml.safe_load_all(yaml_) if d)
+
+    def link(url, name=None):
+        return (url, name)
+
     api = {
-        "version_settings": lambda **kw: None,
+        "version_settings": version_settings,
         "read_json": read_json,
         "k8s_context": lambda: context or f"kind-{stack_json()['cluster_name']}",
-        "allow_k8s_contexts": lambda c: rec.__setitem__("context", c),
-        "update_settings": lambda **kw: None,
+        "allow_k8s_contexts": allow_k8s_contexts,
+        "update_settings": update_settings,
         "fail": fail,
         "load": load,
         "os": types.SimpleNamespace(getenv=lambda k, d=None: env.get(k, d)),
         "kustomize": kustomize,
         "blob": lambda s: s,
         "decode_yaml_stream": lambda s: [d for d in yaml.safe_load_all(s) if d],
-        "k8s_yaml": lambda s: rec["k8s_yaml"].extend(d for d in yaml.safe_load_all(s) if d),
-        "k8s_resource": lambda workload="", **kw: rec["k8s_resource"].append(dict(kw, workload=workload)),
-        "local_resource": lambda name, **kw: rec["local_resource"].append(dict(kw, name=name)),
-        "link": lambda url, name=None: (url, name),
+        "k8s_yaml": k8s_yaml,
+        "k8s_resource": k8s_resource,
+        "local_resource": local_resource,
+        "link": link,
         "TRIGGER_MODE_MANUAL": "manual",
     }
     g.update(api)
@@ -147,7 +178,7 @@ def test_local_resources_run_scripts_that_exist(tilt):
             tok = shlex.split(part.strip().lstrip("("))[0]
             if tok.startswith("hack/"):
                 assert os.access(ROOT / tok, os.X_OK), f"{r['name']}: {tok} missing or not executable"
-        for dep in r.get("deps", []):
+        for dep in r["deps"]:
             assert (ROOT / dep).exists(), f"{r['name']}: watched path {dep} does not exist"
 
 

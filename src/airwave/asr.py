@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +11,9 @@ DEFAULT_MODEL = "tiny.en"
 SR = 16000
 MAX_PASSES = 4  # decode passes over what a chunk has left (see transcribe_chunks)
 MIN_REMAINDER_S, MIN_PROGRESS_S = 1.0, 0.5
+# Speech is ~3-4 words/s, ~1.3 tokens a word, plus two timestamp tokens a segment: 8 tokens/s leaves room.
+# A cap that cuts real text is harmless (the next pass resumes from the last timestamp).
+TOKENS_PER_S, MAX_NEW_TOKENS = 8, 440
 _MODELS: dict = {}  # one model per Python worker process, keyed by its settings
 LOADS = {"count": 0}  # how many times this process loaded a model (tests check it stays at one per worker)
 
@@ -96,13 +99,18 @@ def transcribe_chunks(audios: list[np.ndarray], cfg: AsrConfig) -> list[list[dic
     # decodes what is left of every unfinished chunk.
     pending = [(i, 0.0) for i in range(len(audios))]
     for _ in range(MAX_PASSES):
-        jobs, pending = pending, []
+        # Longest first, so a batch holds clips of similar length: they finish decoding together, and the token cap
+        # below (which bounds the cost of a decoder stuck repeating itself) stays tight for short clips.
+        jobs = sorted(pending, key=lambda j: (-(len(audios[j[0]]) / SR - j[1]), j[0]))
+        pending = []
         for b in range(0, len(jobs), cfg.batch_size):
             batch = jobs[b:b + cfg.batch_size]
             clips = [audios[i][int(off * SR):] for i, off in batch]
             feats = np.stack([pad_or_trim(model.feature_extractor(a)[..., :-1]) for a in clips])
             meta = [{"offset": 0.0, "duration": len(a) / SR, "segments": []} for a in clips]
-            for (i, off), clip, segs in zip(batch, clips, pipe.forward(feats, tokenizer, meta, options)):
+            cap = min(MAX_NEW_TOKENS, int(TOKENS_PER_S * max(len(a) for a in clips) / SR) + 16)
+            out = pipe.forward(feats, tokenizer, meta, replace(options, max_new_tokens=cap))
+            for (i, off), clip, segs in zip(batch, clips, out):
                 if any(s["compression_ratio"] > options.compression_ratio_threshold for s in segs):
                     segs = _with_fallback(model, clip, cfg)
                 segs = [s for s in segs if s["text"].strip()]

@@ -1,17 +1,11 @@
-import importlib.util
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "sample_data"
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a test that reaches for the hub must fail, not download
+from testlib import make_sample_data
 
-_spec = importlib.util.spec_from_file_location("make_sample_data", ROOT / "hack" / "make_sample_data.py")
-make_sample_data = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(make_sample_data)
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a test that reaches for the hub must fail, not download
 
 
 @pytest.fixture
@@ -22,8 +16,3 @@ def write_audio(tmp_path):
         make_sample_data.encode(path, np.asarray(audio, np.float32), rate, fmt, codec, sample_fmt)
         return path
     return _write
-
-
-def tone(freq, seconds, rate, amp=0.5):
-    t = np.arange(int(seconds * rate)) / rate
-    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)

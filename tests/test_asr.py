@@ -7,7 +7,7 @@ from airwave.asr import AsrConfig, resolve_model, transcribe_chunks
 from airwave.audio import decode
 from airwave.evaluate import normalise
 from airwave.vad import chunk_channel
-from conftest import SAMPLE
+from testlib import SAMPLE
 
 
 def test_default_model_is_the_packaged_tiny_en():

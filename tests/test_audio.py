@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from airwave.audio import SAMPLE_RATE, DecodeError, decode, from_pcm16, parse_roles, role_of, to_pcm16
-from conftest import SAMPLE, tone
+from testlib import SAMPLE, tone
 
 # Every format sample_data ships: (file, container/codec, channels, source rate)
 FORMATS = [

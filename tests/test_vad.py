@@ -3,7 +3,7 @@ import pytest
 
 from airwave.audio import SAMPLE_RATE, decode
 from airwave.vad import MAX_CHUNK_S, chunk_channel, pack, to_call_time
-from conftest import SAMPLE
+from testlib import SAMPLE
 
 SR = SAMPLE_RATE
 

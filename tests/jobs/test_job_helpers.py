@@ -3,7 +3,7 @@ from airwave.jobs.postprocess import build_call, output_names
 from airwave.jobs.preprocess import process_file, relative_id
 from airwave.jobs.transcribe import assign_partitions
 from airwave.audio import parse_roles, DEFAULT_ROLES
-from conftest import SAMPLE
+from testlib import SAMPLE
 
 
 def test_call_ids_are_paths_relative_to_the_input():

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import ROOT, SAMPLE
+from testlib import ROOT, SAMPLE
 
 pytestmark = pytest.mark.slow
 MANIFEST = json.loads((SAMPLE / "manifest.json").read_text())

@@ -2,6 +2,7 @@
 # `make demo`: run the asr_pipeline DAG through Airflow on the embedded default — SQLite metadata DB under
 # out/airflow/, the `local` Spark backend (spark-submit --master local[N]), sample_data/ in, transcripts out.
 # No cluster, no manual steps. Extra args go to `airflow dags test` (e.g. -c '{"input": "/my/calls"}').
+# `hack/airflow-demo.sh --ui` instead starts the Airflow UI (airflow standalone) on the same DB, port 8080.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 VENV_BIN="${VENV_BIN:-$ROOT/.venv/bin}"
@@ -9,7 +10,7 @@ PY="$VENV_BIN/python"
 
 if ! "$PY" -c "import airflow.sdk, airflow.providers.cncf.kubernetes, airwave" 2>/dev/null; then
   echo "== installing airwave with the [airflow] extra into $VENV_BIN (first run only)"
-  "$PY" -m pip install -q -e "$ROOT[airflow]"
+  "$PY" -m pip install -q -e "${ROOT}[airflow]"
 fi
 
 export AIRFLOW_HOME="${AIRFLOW_HOME:-$ROOT/out/airflow}"   # project-local, gitignored (out/)
@@ -28,6 +29,12 @@ SLOTS="$("$PY" -c 'from airwave.airflow.specs import stack; print(stack()["airfl
 POOL="$("$PY" -c 'from airwave.airflow.specs import stack; print(stack()["airflow"]["spark_pool"])')"
 "$VENV_BIN/airflow" pools set "$POOL" "$SLOTS" "Spark clusters running at once" >>"$LOG" 2>&1
 
+if [ "${1:-}" = "--ui" ]; then
+  echo "== Airflow UI on http://localhost:8080 (user admin, password printed below); Ctrl-C stops it"
+  export PATH="$VENV_BIN:$PATH"   # standalone starts its components as `airflow ...`
+  exec "$VENV_BIN/airflow" standalone
+fi
+
 echo "== airflow dags test asr_pipeline (full log: $LOG)"
 START=$(date +%s)
 set +e
@@ -41,10 +48,11 @@ if [ "$RC" -ne 0 ]; then
   exit "$RC"
 fi
 
-RUN="$(ls -td "$AIRWAVE_RUNS_BASE"/runs/*/ 2>/dev/null | head -1)"
+RUN_ID="$(grep -o 'DagRun Finished: dag_id=asr_pipeline, [^,]*, run_id=[^,]*' "$LOG" | tail -1 | sed 's/.*run_id=//')"
+RUN="$AIRWAVE_RUNS_BASE/runs/$("$PY" -c 'import sys; from airwave.airflow.specs import safe_run_id; print(safe_run_id(sys.argv[1]))' "$RUN_ID")/"
 echo
 echo "== done in $(( $(date +%s) - START ))s. Results of this run: ${RUN%/}"
-echo "   transcripts: ${RUN}calls/   ($(ls "${RUN}"calls/*.json 2>/dev/null | wc -l) calls: JSON, SRT, VTT each)"
+echo "   transcripts: ${RUN}calls/   ($(find "${RUN}calls" -name '*.json' | wc -l) calls: JSON, SRT, VTT each)"
 [ -f "${RUN}report.json" ] && echo "   run report:  ${RUN}report.json"
 [ -f "${RUN}eval/report.json" ] && echo "   WER report:  ${RUN}eval/report.json"
-echo "   Airflow UI on the same DB: AIRFLOW_HOME=$AIRFLOW_HOME $VENV_BIN/airflow standalone"
+echo "   see the run in the Airflow UI: hack/airflow-demo.sh --ui"

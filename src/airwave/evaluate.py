@@ -23,7 +23,7 @@ def load_hypotheses(run_uri: str) -> dict[tuple[str, str], str]:
     """(call_id, role) -> the channel's raw ASR text in time order (unredacted: WER measures the recogniser)."""
     import pyarrow.dataset as ds
 
-    fs, path = storage._fs(storage.join(run_uri, "transcribe", "segments"))
+    fs, path = storage.filesystem(storage.join(run_uri, "transcribe", "segments"))
     t = ds.dataset(path, filesystem=fs, format="parquet").to_table().to_pylist()
     t.sort(key=lambda r: (r["call_id"], r["role"], r["start_s"], r["chunk_idx"], r["seg_idx"]))
     out: dict[tuple[str, str], list[str]] = {}

@@ -45,7 +45,7 @@ class Obj:
 
 def _root(uri: str) -> tuple[pafs.FileSystem, str, str]:
     """(filesystem, path inside it, URI scheme prefix) for a policy prefix, refusing roots."""
-    fs, path = storage._fs(uri)
+    fs, path = storage.filesystem(uri)
     path = path.rstrip("/")
     norm = storage.normalize(uri)
     scheme = norm[: norm.index("://") + 3]
@@ -108,7 +108,7 @@ def apply(policies: list[dict], *, now: datetime | None = None, dry_run: bool = 
         for o in doomed:
             assert _inside(o.uri, pol.prefix) is not None  # belt and braces for the rule above
             if not dry_run:
-                fs.delete_file(storage._fs(o.uri)[1])
+                fs.delete_file(storage.filesystem(o.uri)[1])
             record["deleted"].append({"uri": o.uri, "size": o.size, "mtime": o.mtime.isoformat(),
                                       "prefix": pol.prefix})
         record["policies"].append({"prefix": pol.prefix, "keep_days": pol.keep_days, "include": list(pol.include),

@@ -48,13 +48,13 @@ def sample(source: str, dest: str, *, start: datetime, end: datetime, rate: floa
     found = arrivals(source, start, end)
     picked = [(rel, o) for rel, o in found if selected(seed, rel, rate)]
     if not dry_run:
-        src_fs, _ = storage._fs(source)
-        dst_fs, _ = storage._fs(dest)
+        src_fs, _ = storage.filesystem(source)
+        dst_fs, _ = storage.filesystem(dest)
         for rel, o in picked:
             target = storage.join(dest, rel)
-            dst_path = storage._fs(target)[1]
+            dst_path = storage.filesystem(target)[1]
             dst_fs.create_dir(dst_path.rsplit("/", 1)[0], recursive=True)
-            pafs.copy_files(storage._fs(o.uri)[1], dst_path, source_filesystem=src_fs, destination_filesystem=dst_fs)
+            pafs.copy_files(storage.filesystem(o.uri)[1], dst_path, source_filesystem=src_fs, destination_filesystem=dst_fs)
     record = {
         "source": source, "dest": dest, "start": start.isoformat(), "end": end.isoformat(), "rate": rate,
         "seed": seed, "dry_run": dry_run, "arrived": len(found),

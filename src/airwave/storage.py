@@ -30,7 +30,8 @@ def is_local(uri: str) -> bool:
     return normalize(uri).startswith("file://")
 
 
-def _fs(uri: str) -> tuple[pafs.FileSystem, str]:
+def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
+    """(pyarrow filesystem, path inside it) for a location."""
     uri = normalize(uri)
     if uri.startswith("file://"):
         return pafs.LocalFileSystem(), uri[len("file://"):]
@@ -49,7 +50,7 @@ def local_path(uri: str) -> str:
 
 def write_bytes(uri: str, data: bytes) -> None:
     """Write a whole object. Locally via a temp file + rename, so a reader never sees half a file."""
-    fs, path = _fs(uri)
+    fs, path = filesystem(uri)
     fs.create_dir(posixpath.dirname(path), recursive=True)
     if isinstance(fs, pafs.LocalFileSystem):
         tmp = f"{path}.tmp-{os.getpid()}"
@@ -66,19 +67,19 @@ def write_text(uri: str, text: str) -> None:
 
 
 def read_bytes(uri: str) -> bytes:
-    fs, path = _fs(uri)
+    fs, path = filesystem(uri)
     with fs.open_input_stream(path) as f:
         return f.read()
 
 
 def exists(uri: str) -> bool:
-    fs, path = _fs(uri)
+    fs, path = filesystem(uri)
     return fs.get_file_info(path).type != pafs.FileType.NotFound
 
 
 def remove_tree(uri: str) -> None:
     """Remove everything under a prefix (a stage replacing its own output)."""
-    fs, path = _fs(uri)
+    fs, path = filesystem(uri)
     if fs.get_file_info(path).type == pafs.FileType.Directory:
         fs.delete_dir(path)
     elif fs.get_file_info(path).type == pafs.FileType.File:
@@ -87,7 +88,7 @@ def remove_tree(uri: str) -> None:
 
 def list_files(uri: str) -> list[str]:
     """Every file under a prefix, as URIs, sorted."""
-    fs, path = _fs(uri)
+    fs, path = filesystem(uri)
     if fs.get_file_info(path).type == pafs.FileType.NotFound:
         return []
     base = normalize(uri)

@@ -176,7 +176,8 @@ def kubernetes_spark_conf(
     conf.update({
         "spark.kubernetes.namespace": s["namespace"],
         "spark.kubernetes.container.image": image,
-        "spark.kubernetes.container.image.pullPolicy": "IfNotPresent",
+        # Our images carry a mutable tag (`dev`, rebuilt by Tilt): always ask the registry, or nodes run stale code.
+        "spark.kubernetes.container.image.pullPolicy": "Always",
         # Client mode: authenticate with the task pod's own service account (keys have no ".driver." infix).
         "spark.kubernetes.authenticate.caCertFile": f"{SA_DIR}/ca.crt",
         "spark.kubernetes.authenticate.oauthTokenFile": f"{SA_DIR}/token",
@@ -290,7 +291,7 @@ def driver_pod_spec(
     container = {
         "name": BASE_CONTAINER,
         "image": image,
-        "imagePullPolicy": "IfNotPresent",
+        "imagePullPolicy": "Always",
         # No `command`: the image's entrypoint (tini + pass-through) stays in charge of signals and zombies.
         "args": ["python3", "-m", "airwave.airflow.driver", *args],
         "env": env,

@@ -12,6 +12,7 @@ import time
 
 from .asr import AsrConfig
 from .audio import DEFAULT_ROLES
+from .jobs.preprocess import DEFAULT_EXCLUDE
 
 
 def _asr_args(p: argparse.ArgumentParser) -> None:
@@ -38,6 +39,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True, help="run location; results go to OUT/calls/")
     r.add_argument("--roles", default=DEFAULT_ROLES, help="channel -> role map (default: %(default)s)")
     r.add_argument("--refs", help="reference manifest.json: also compute WER")
+    r.add_argument("--exclude", default=DEFAULT_EXCLUDE, help="file-name globs that are not inputs (%(default)s)")
     _asr_args(r)
     s = sub.add_parser("stage", help="one stage (what spark-submit / Airflow runs)")
     ss = s.add_subparsers(dest="stage", required=True)
@@ -45,6 +47,7 @@ def parser() -> argparse.ArgumentParser:
     pre.add_argument("--input", required=True)
     pre.add_argument("--out", required=True)
     pre.add_argument("--roles", default=DEFAULT_ROLES)
+    pre.add_argument("--exclude", default=DEFAULT_EXCLUDE)
     tr = ss.add_parser("transcribe")
     tr.add_argument("--out", required=True)
     _asr_args(tr)
@@ -71,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if a.cmd == "stage":
             if a.stage == "preprocess":
-                stats = preprocess.run(session, a.input, a.out, roles=a.roles)
+                stats = preprocess.run(session, a.input, a.out, roles=a.roles, exclude=a.exclude)
             elif a.stage == "transcribe":
                 stats = transcribe.run(session, a.out, _asr_config(a))
             else:
@@ -99,7 +102,7 @@ def _run_all(session, a) -> int:
         print(f"[{i}/3] {name} done in {timings[name]:.1f}s", flush=True)
         return out
 
-    pre = step(1, "preprocess", lambda: preprocess.run(session, a.input, a.out, roles=a.roles))
+    pre = step(1, "preprocess", lambda: preprocess.run(session, a.input, a.out, roles=a.roles, exclude=a.exclude))
     tr = step(2, "transcribe", lambda: transcribe.run(session, a.out, _asr_config(a)))
     rep = step(3, "postprocess", lambda: postprocess.run(session, a.out))
     wall = time.time() - t0

@@ -26,10 +26,6 @@ def join(uri: str, *parts: str) -> str:
     return uri.rstrip("/") + "/" + "/".join(p.strip("/") for p in parts)
 
 
-def is_local(uri: str) -> bool:
-    return normalize(uri).startswith("file://")
-
-
 def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
     """(pyarrow filesystem, path inside it) for a location."""
     uri = normalize(uri)
@@ -41,11 +37,6 @@ def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
         e = urlparse(endpoint)
         kw = dict(endpoint_override=e.netloc, scheme=e.scheme or "http", force_virtual_addressing=False)
     return pafs.S3FileSystem(region=os.environ.get("AWS_REGION", "us-east-1"), **kw), uri[len("s3a://"):]
-
-
-def local_path(uri: str) -> str:
-    assert is_local(uri), uri
-    return normalize(uri)[len("file://"):]
 
 
 def write_bytes(uri: str, data: bytes) -> None:

@@ -6,6 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 EXTRAS ?= dev,airflow,stack
 DEMO_OUT ?= out/demo
+PIP_VERSION ?= 26.3
 
 .PHONY: help env demo run-demo test test-fast bench sample-data clean
 help:
@@ -16,10 +17,12 @@ help:
 	@echo "make up|down|status|logs|e2e|doctor   the kind sandbox (docs/stack.md)"
 
 # Re-install when the pinned dependencies change.
-$(VENV)/.installed: pyproject.toml
+# constraints.txt holds the whole resolved set (Airflow alone pulls ~150 packages), so a fresh machine gets the
+# versions CI passed with rather than whatever is newest that day.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[$(EXTRAS)]'
+	$(PY) -m pip install -q --upgrade pip==$(PIP_VERSION)
+	$(PY) -m pip install -q -c constraints.txt -e '.[$(EXTRAS)]'
 	@touch $@
 
 env: $(VENV)/.installed

@@ -84,9 +84,9 @@ def _encode_each(ct2_model, features: np.ndarray):
 def transcribe_chunks(audios: list[np.ndarray], cfg: AsrConfig) -> list[list[dict]]:
     """Transcribe speech chunks (each <= 30 s, 16 kHz) in batches of `cfg.batch_size`.
 
-    Returns, per chunk, its segments with times relative to the chunk's own audio. Batching many chunks (of any calls)
-    through one encoder/decoder call shares each weight read, which is what makes CPU inference faster than one
-    window at a time.
+    Returns, per chunk, its segments with times relative to the chunk's own audio. Decoding many chunks (of any calls)
+    as one batch shares each decoder weight read, which is what makes CPU inference faster than one window at a time
+    (the encoder runs window by window on CPU, see load_model).
     """
     from faster_whisper.audio import pad_or_trim
     from faster_whisper.tokenizer import Tokenizer

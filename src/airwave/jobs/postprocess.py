@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+from collections import Counter
 
 from .. import storage
 from ..formats import dumps, to_srt, to_vtt, transcript
@@ -21,7 +22,8 @@ NO_SPEECH_PROB, LOGPROB_FLOOR = 0.6, -1.0
 def output_names(call_ids: list[str]) -> dict[str, str]:
     """Name outputs after the input file ('sub/a.wav' -> 'sub/a'); keep the extension where two inputs would clash."""
     stems = {c: posixpath.splitext(c)[0] for c in call_ids}
-    clash = {s for s in stems.values() if list(stems.values()).count(s) > 1}
+    counts = Counter(stems.values())
+    clash = {s for s, n in counts.items() if n > 1}
     return {c: (c if s in clash else s) for c, s in stems.items()}
 
 

@@ -8,7 +8,7 @@ EXTRAS ?= dev,airflow,stack
 DEMO_OUT ?= out/demo
 PIP_VERSION ?= 26.3
 
-.PHONY: help env demo run-demo test test-fast bench sample-data clean
+.PHONY: help env test-tools demo run-demo test test-fast bench sample-data clean
 help:
 	@echo "make demo      the ASR pipeline through Airflow (asr_pipeline DAG) on sample_data, no cluster"
 	@echo "make run-demo  the same three Spark stages with 'airwave run' (no Airflow)"
@@ -34,10 +34,17 @@ demo: env
 run-demo: env
 	$(VENV)/bin/airwave run sample_data --out $(DEMO_OUT) --refs sample_data/manifest.json
 
-test: env
+# Pinned binaries and jars the stack tests use, into .tools/bin and stack/images/spark/jars (skipped when present):
+# kustomize renders the manifests, a MinIO server stands in for the cluster's, and the s3a jars let Spark reach it.
+test-tools:
+	@hack/tools.sh kustomize
+	@hack/tools.sh minio
+	@hack/tools.sh jars
+
+test: env test-tools
 	$(PY) -m pytest -q -ra $(PYTEST_ARGS)
 
-test-fast: env
+test-fast: env test-tools
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 bench: env

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Minimal S3 client for the sandbox's MinIO, standard library only (no boto3/mc on the host).
 
-    hack/s3.py upload sample_data s3://raw/sample_data/     upload a folder (skips unchanged sizes)
+    hack/s3.py upload sample_data s3://raw/sample_data/     upload a folder (skips unchanged files)
     hack/s3.py ls s3://runs/some/prefix/                    list keys under a prefix
+    hack/s3.py mb s3://raw                                  create a bucket (no error if it exists)
 
 Endpoint: stack.json minio.host_endpoint (http://localhost:9000 via kind-config.yaml), or
 AIRWAVE_S3_ENDPOINT. Credentials: AIRWAVE_S3_ACCESS_KEY / AIRWAVE_S3_SECRET_KEY, otherwise read from
@@ -97,6 +98,10 @@ class S3:
 
     def list(self, bucket: str, prefix: str = "") -> dict[str, int]:
         """key -> size for every object under prefix (ListObjectsV2, paginated)."""
+        return {k: size for k, (size, _) in self.stat(bucket, prefix).items()}
+
+    def stat(self, bucket: str, prefix: str = "") -> dict[str, tuple[int, str]]:
+        """key -> (size, ETag) under prefix; a single-part PUT's ETag is the MD5 of its bytes."""
         out, token = {}, None
         ns = "{http://s3.amazonaws.com/doc/2006-03-01/}"
         while True:
@@ -105,13 +110,23 @@ class S3:
                 q["continuation-token"] = token
             root = ET.fromstring(self.request("GET", f"/{bucket}", q))
             for c in root.iter(f"{ns}Contents"):
-                out[c.findtext(f"{ns}Key")] = int(c.findtext(f"{ns}Size"))
+                out[c.findtext(f"{ns}Key")] = (int(c.findtext(f"{ns}Size")), c.findtext(f"{ns}ETag").strip('"'))
             token = root.findtext(f"{ns}NextContinuationToken")
             if root.findtext(f"{ns}IsTruncated") != "true" or not token:
                 return out
 
     def put(self, bucket: str, key: str, body: bytes) -> None:
         self.request("PUT", f"/{bucket}/{key}", body=body)
+
+    def make_bucket(self, bucket: str) -> bool:
+        """True if created, False if it was there already (ours)."""
+        try:
+            self.request("PUT", f"/{bucket}")
+            return True
+        except urllib.error.HTTPError as e:
+            if e.code == 409 and b"BucketAlreadyOwnedByYou" in e.read():
+                return False
+            raise
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -130,12 +145,12 @@ def main(argv: list[str]) -> int:
     if len(argv) == 3 and argv[0] == "upload":
         src, (bucket, prefix) = Path(argv[1]), split_uri(argv[2])
         s3 = client()
-        have = s3.list(bucket, prefix)
+        have = s3.stat(bucket, prefix)
         n = 0
         for f in sorted(p for p in src.rglob("*") if p.is_file()):
-            key = prefix + f.relative_to(src).as_posix()
-            if have.get(key) != f.stat().st_size:
-                s3.put(bucket, key, f.read_bytes())
+            key, body = prefix + f.relative_to(src).as_posix(), f.read_bytes()
+            if have.get(key) != (len(body), hashlib.md5(body).hexdigest()):
+                s3.put(bucket, key, body)
                 n += 1
         print(f"uploaded {n} file(s) to s3://{bucket}/{prefix} ({len(have)} already there)")
         return 0
@@ -143,6 +158,10 @@ def main(argv: list[str]) -> int:
         bucket, prefix = split_uri(argv[1])
         for key, size in sorted(client().list(bucket, prefix).items()):
             print(f"{size:>12}  s3://{bucket}/{key}")
+        return 0
+    if len(argv) == 2 and argv[0] == "mb":
+        bucket, _ = split_uri(argv[1])
+        print(f"{'created' if client().make_bucket(bucket) else 'exists'}: s3://{bucket}")
         return 0
     print(__doc__, file=sys.stderr)
     return 2

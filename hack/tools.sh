@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Pinned tools into the project-local .tools/bin (override the folder with TOOLS_BIN).
-#   hack/tools.sh [all|kind|kubectl|tilt|kustomize|jars|versions]
+#   hack/tools.sh [all|kind|kubectl|tilt|kustomize|minio|jars|versions]
 # Each step is skipped when its result is already in place, so a machine that has the tools and jars
 # (e.g. offline, prepared earlier) never downloads anything. Point KIND/KUBECTL/TILT/KUSTOMIZE at
 # your own binaries to use those instead (make and the scripts honour them).
@@ -11,11 +11,18 @@ KIND_VERSION=v0.32.0          # go install from the Go module proxy
 KUBECTL_VERSION=v1.36.1       # matches the kind node image (stack.json upstream_images.kind_node)
 TILT_VERSION=0.37.6           # release binary; tilt's web UI is not part of its Go module
 KUSTOMIZE_VERSION=v5.8.1      # go install; v5.8.3 needs a newer Go than 1.26
+# MinIO server for the host-side S3 tests (make test): the final commit of the archived repo. Its tags are not
+# semver, so the proxy serves it by pseudo-version only. The cluster runs the last published image instead.
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 # s3a support for pyspark 4.3.0 (hadoop-client 3.5.0): matching hadoop-aws and AWS SDK v2 bundle.
 HADOOP_AWS_VERSION=3.5.0
 HADOOP_AWS_SHA256=66bd9eefb938b1a1657487324b63c13df2d8b17164a1dd24e0ef37b905bc5baa
 AWS_SDK_VERSION=2.35.4
 AWS_SDK_SHA256=db4b55f24ad1b4e70f17eb1717a4de76a8dadc5a27d764be7c44ff67b2c1c677
+# hadoop-aws >= 3.4.2 also needs the (shaded, dependency-free) Analytics Accelerator Library at run time:
+# without it the first s3a read fails with ClassNotFoundException ...analyticsaccelerator.request.ObjectClient.
+AAL_VERSION=1.3.1             # hadoop-project-3.5.0.pom: amazon-s3-analyticsaccelerator-s3.version
+AAL_SHA256=4959a9747cbb479c73c3ffbcd479bee5b014f8b2880994585a8693fb9d24675e
 MAVEN_REPO="${MAVEN_REPO:-https://repo1.maven.org/maven2}"
 JARS_DIR="$ROOT/stack/images/spark/jars"
 
@@ -32,6 +39,7 @@ go_install() {  # go_install NAME MODULE@VERSION
 
 install_kind() { go_install kind "sigs.k8s.io/kind@$KIND_VERSION"; }
 install_kustomize() { go_install kustomize "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"; }
+install_minio() { go_install minio "github.com/minio/minio@$MINIO_VERSION"; }
 
 install_kubectl() {
   have kubectl && return 0
@@ -71,11 +79,12 @@ install_jars() {
   mkdir -p "$JARS_DIR"
   fetch_jar org/apache/hadoop hadoop-aws "$HADOOP_AWS_VERSION" "$HADOOP_AWS_SHA256"
   fetch_jar software/amazon/awssdk bundle "$AWS_SDK_VERSION" "$AWS_SDK_SHA256"   # ~690 MB
+  fetch_jar software/amazon/s3/analyticsaccelerator analyticsaccelerator-s3 "$AAL_VERSION" "$AAL_SHA256"
 }
 
 versions() {
-  echo "kind $KIND_VERSION | kubectl $KUBECTL_VERSION | tilt $TILT_VERSION | kustomize $KUSTOMIZE_VERSION"
-  echo "hadoop-aws $HADOOP_AWS_VERSION | aws-sdk bundle $AWS_SDK_VERSION"
+  echo "kind $KIND_VERSION | kubectl $KUBECTL_VERSION | tilt $TILT_VERSION | kustomize $KUSTOMIZE_VERSION | minio $MINIO_VERSION"
+  echo "hadoop-aws $HADOOP_AWS_VERSION | aws-sdk bundle $AWS_SDK_VERSION | analyticsaccelerator-s3 $AAL_VERSION"
 }
 
 mkdir -p "$TOOLS_BIN"
@@ -85,7 +94,8 @@ case "${1:-all}" in
   kubectl) install_kubectl ;;
   tilt) install_tilt ;;
   kustomize) install_kustomize ;;
+  minio) install_minio ;;
   jars) install_jars ;;
   versions) versions ;;
-  *) die "unknown tool: $1 (all|kind|kubectl|tilt|kustomize|jars|versions)" ;;
+  *) die "unknown tool: $1 (all|kind|kubectl|tilt|kustomize|minio|jars|versions)" ;;
 esac

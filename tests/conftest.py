@@ -6,6 +6,11 @@ import pytest
 from testlib import make_sample_data
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a test that reaches for the hub must fail, not download
+# The caller's object-store settings (a real AWS account, a running sandbox) must not steer the tests: the
+# MinIO tests set their own.
+for _var in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+             "AWS_SESSION_TOKEN", "AWS_PROFILE", "AIRWAVE_SPARK_JARS"):
+    os.environ.pop(_var, None)
 
 
 @pytest.fixture

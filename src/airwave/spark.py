@@ -14,6 +14,42 @@ LOCAL_DEFAULTS = {
 }
 
 
+def s3a_conf(endpoint: str, region: str = "us-east-1") -> dict[str, str]:
+    """s3a -> an S3-compatible endpoint (MinIO). Credentials: the AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY env vars."""
+    return {
+        "spark.hadoop.fs.s3a.endpoint": endpoint,
+        "spark.hadoop.fs.s3a.endpoint.region": region,  # v4 signing needs a region; MinIO ignores it
+        "spark.hadoop.fs.s3a.path.style.access": "true",  # no per-bucket DNS names for MinIO
+        "spark.hadoop.fs.s3a.aws.credentials.provider":
+            "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider",
+    }
+
+
+def jar_list(spec: str) -> list[str]:
+    """AIRWAVE_SPARK_JARS: comma-separated jar files and/or folders (every *.jar in them)."""
+    jars: list[str] = []
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        if os.path.isdir(part):
+            jars += sorted(os.path.join(part, f) for f in os.listdir(part) if f.endswith(".jar"))
+        elif os.path.isfile(part):
+            jars.append(part)
+        else:
+            raise FileNotFoundError(f"AIRWAVE_SPARK_JARS: no such jar or folder: {part}")
+    return [os.path.abspath(j) for j in jars]
+
+
+def local_object_store_conf() -> dict[str, str]:
+    """Local mode reaching MinIO/S3: s3a to $AWS_ENDPOINT_URL, with pyspark's missing hadoop-aws + AWS SDK jars
+    from $AIRWAVE_SPARK_JARS (`hack/tools.sh jars` fetches them). Empty when neither is set."""
+    conf: dict[str, str] = {}
+    endpoint = os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_S3")
+    if endpoint:
+        conf.update(s3a_conf(endpoint, os.environ.get("AWS_REGION", "us-east-1")))
+    if jars := jar_list(os.environ.get("AIRWAVE_SPARK_JARS", "")):
+        conf["spark.jars"] = ",".join(jars)
+    return conf
+
+
 def under_spark_submit() -> bool:
     # spark-submit starts the Python driver with a gateway to its already-configured JVM.
     return "PYSPARK_GATEWAY_PORT" in os.environ
@@ -33,7 +69,7 @@ def session(app: str = "airwave", conf: dict[str, str] | None = None):
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
         b = b.master(os.environ.get("AIRWAVE_SPARK_MASTER", f"local[{local_cores()}]"))
         b = b.config("spark.driver.memory", os.environ.get("AIRWAVE_DRIVER_MEMORY", "2g"))
-        for k, v in LOCAL_DEFAULTS.items():
+        for k, v in {**LOCAL_DEFAULTS, **local_object_store_conf()}.items():
             b = b.config(k, v)
     for k, v in (conf or {}).items():
         b = b.config(k, v)

@@ -176,5 +176,7 @@ def test_airflow_components_share_one_jwt_secret(rendered):
 def test_kubectl_pin_matches_the_node_image(stack):
     tools = (ROOT / "hack/tools.sh").read_text()
     kubectl = re.search(r"^KUBECTL_VERSION=(v[\d.]+)", tools, re.M).group(1)
-    assert stack["upstream_images"]["kind_node"].endswith(":" + kubectl)
+    node = stack["upstream_images"]["kind_node"]
+    assert node.split("@")[0].endswith(":" + kubectl)
+    assert re.search(r"@sha256:[0-9a-f]{64}$", node), "kind asks for node images pinned by digest"
     assert re.search(r"^KUSTOMIZE_VERSION=v5\.\d+\.\d+", tools, re.M)

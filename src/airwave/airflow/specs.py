@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from airwave.spark import LOCAL_DEFAULTS
+from airwave.spark import LOCAL_DEFAULTS, local_object_store_conf, s3a_conf
 
 K8S_MASTER = "k8s://https://kubernetes.default.svc:443"  # the port is mandatory in Spark's k8s master URL
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -151,6 +151,7 @@ def local_spark_conf(shape: ClusterShape, extra: dict[str, str] | None = None) -
         # Several Spark tasks may run side by side on one Airflow worker; a UI per task would fight over 4040.
         "spark.ui.enabled": "false",
     })
+    conf.update(local_object_store_conf())  # s3a to $AWS_ENDPOINT_URL (e.g. MinIO), when set
     conf.update({k: str(v) for k, v in (extra or {}).items()})
     return conf
 
@@ -211,14 +212,8 @@ def kubernetes_spark_conf(
 def object_store_conf() -> dict[str, str]:
     """s3a -> in-cluster MinIO. Credentials come from the Secret as env vars on driver and executors."""
     m = stack()["minio"]
-    conf = {
-        "spark.hadoop.fs.s3a.endpoint": m["cluster_endpoint"],
-        "spark.hadoop.fs.s3a.endpoint.region": m["region"],  # v4 signing needs a region; MinIO ignores it
-        "spark.hadoop.fs.s3a.path.style.access": "true",  # no per-bucket DNS names in the cluster
-        "spark.hadoop.fs.s3a.aws.credentials.provider":
-            "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider",
-        "spark.executorEnv.AWS_ENDPOINT_URL": m["cluster_endpoint"],
-    }
+    conf = s3a_conf(m["cluster_endpoint"], m["region"])
+    conf["spark.executorEnv.AWS_ENDPOINT_URL"] = m["cluster_endpoint"]
     for env, key in m["credentials_keys"].items():
         conf[f"spark.kubernetes.executor.secretKeyRef.{env}"] = f"{m['credentials_secret']}:{key}"
     return conf

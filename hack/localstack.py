@@ -1,0 +1,214 @@
+"""The sandbox's services as plain processes on this machine, for tests and benchmarks that need the real
+thing without a cluster: MinIO, the DAG git server, a git-sync-style poller, Airflow's api-server +
+dag-processor. Each is a context manager that starts the service on a free loopback port, waits until it
+answers, and stops it (its whole process group) on exit.
+
+The git poller stands in for git-sync, which the Go module proxy does not serve here: like git-sync v4 it
+asks the remote for the branch head every `period`, fetches a new commit with depth 1 into a worktree of
+its own and swaps a symlink to it atomically, so readers never see a half-updated tree.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parents[1]
+STACK = json.loads((ROOT / "src" / "airwave" / "stack.json").read_text())
+TOOLS_BIN = Path(os.environ.get("TOOLS_BIN", ROOT / ".tools" / "bin"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{log.stem} did not start on port {port}:\n{tail(log)}")
+            time.sleep(0.2)
+
+
+def tail(log: Path, n: int = 3000) -> str:
+    return log.read_text(errors="replace")[-n:] if log.exists() else ""
+
+
+@contextlib.contextmanager
+def processes(cmds: list[list[str]], env: dict, logs: list[Path]) -> Iterator[list[subprocess.Popen]]:
+    """Start each command in its own process group; on exit TERM (then KILL) every group."""
+    procs = []
+    try:
+        for cmd, log in zip(cmds, logs):
+            procs.append(subprocess.Popen(cmd, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT,
+                                          start_new_session=True))
+        yield procs
+    finally:
+        for p in procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+
+
+def minio_bin() -> str:
+    path = os.environ.get("MINIO_BIN") or str(TOOLS_BIN / "minio")
+    if not os.access(path, os.X_OK):
+        raise FileNotFoundError(f"MinIO server not found at {path}: run `hack/tools.sh minio` (pinned go install)")
+    return path
+
+
+@contextlib.contextmanager
+def minio(workdir: Path, buckets: list[str] = ()) -> Iterator[dict[str, str]]:
+    """A MinIO server with fresh random credentials. Yields the env a client needs (AWS_* for pyarrow/Spark
+    s3a, AIRWAVE_S3_* for hack/s3.py)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port, console = free_port(), free_port()
+    user, password = "airwave-" + secrets.token_hex(4), secrets.token_hex(16)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MINIO_"))}
+    env.update(MINIO_ROOT_USER=user, MINIO_ROOT_PASSWORD=password, MINIO_BROWSER="off")
+    log = workdir / "minio.log"
+    cmd = [minio_bin(), "server", "--quiet", "--address", f"127.0.0.1:{port}",
+           "--console-address", f"127.0.0.1:{console}", str(workdir / "data")]
+    with processes([cmd], env, [log]) as (proc,):
+        wait_port(port, proc, log)
+        endpoint = f"http://127.0.0.1:{port}"
+        client_env = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": user, "AWS_SECRET_ACCESS_KEY": password,
+                      "AWS_REGION": STACK["minio"]["region"], "AIRWAVE_S3_ENDPOINT": endpoint,
+                      "AIRWAVE_S3_ACCESS_KEY": user, "AIRWAVE_S3_SECRET_KEY": password}
+        for b in buckets:
+            s3(client_env, "mb", f"s3://{b}")
+        yield client_env
+
+
+def s3(env: dict[str, str], *args: str) -> str:
+    """Run hack/s3.py with a MinIO env from minio()."""
+    r = subprocess.run([sys.executable, str(ROOT / "hack" / "s3.py"), *args], env={**os.environ, **env},
+                       capture_output=True, text=True, timeout=300)
+    if r.returncode:
+        raise RuntimeError(f"hack/s3.py {' '.join(args)} failed: {r.stdout}{r.stderr}")
+    return r.stdout
+
+
+@contextlib.contextmanager
+def git_server(workdir: Path) -> Iterator[str]:
+    """stack/git-server/server.py; yields the repo URL."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port, gs = free_port(), STACK["git_server"]
+    cmd = [sys.executable, str(ROOT / "stack/git-server/server.py"), "--root", str(workdir / "srv"),
+           "--host", "127.0.0.1", "--port", str(port), "--repo", gs["repo"], "--branch", gs["branch"]]
+    log = workdir / "git-server.log"
+    with processes([cmd], dict(os.environ), [log]) as (proc,):
+        wait_port(port, proc, log)
+        yield f"http://127.0.0.1:{port}/{gs['repo']}"
+
+
+def _git(*args: str, cwd: Path | None = None) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+@contextlib.contextmanager
+def git_poller(url: str, root: Path, link: str = "repo", ref: str | None = None,
+               period: float = 2.0) -> Iterator[Path]:
+    """git-sync's loop (see the module doc). Yields root/link, the path readers use."""
+    ref = ref or STACK["git_server"]["branch"]
+    root.mkdir(parents=True, exist_ok=True)
+    store = root / ".git"
+    if not store.exists():
+        _git("init", "-q", "--bare", str(store))
+    stop = threading.Event()
+
+    def sync_once(current: str | None) -> str | None:
+        out = _git("ls-remote", url, f"refs/heads/{ref}").split()
+        if not out or out[0] == current:
+            return current
+        head = out[0]
+        _git("--git-dir", str(store), "fetch", "-q", "--depth", "1", url, head)
+        tree = root / ".worktrees" / head
+        if not tree.exists():
+            _git("--git-dir", str(store), "worktree", "add", "-q", "--detach", str(tree), head)
+        tmp = root / f".{link}.tmp"
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(tree.relative_to(root))
+        os.replace(tmp, root / link)  # atomic swap, like git-sync
+        if current and current != head:
+            shutil.rmtree(root / ".worktrees" / current, ignore_errors=True)
+            _git("--git-dir", str(store), "worktree", "prune")
+        return head
+
+    def loop() -> None:
+        current = None
+        while not stop.is_set():
+            try:
+                current = sync_once(current)
+            except subprocess.CalledProcessError:
+                pass  # nothing pushed yet / server restarting: retry next period (git-sync --max-failures=-1)
+            stop.wait(period)
+
+    t = threading.Thread(target=loop, daemon=True)
+    t.start()
+    try:
+        yield root / link
+    finally:
+        stop.set()
+        t.join(timeout=30)
+
+
+def airflow_env(home: Path, dags_folder: Path, config: dict[str, str], extra: dict[str, str] | None = None) -> dict:
+    """A clean Airflow env for this machine: `config` (e.g. the stack's airflow-env ConfigMap) decides auth and
+    DAG pick-up; home, DAG folder, SQLite and LocalExecutor are local."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_"))}
+    env.update(config)
+    env.update(AIRFLOW_HOME=str(home), AIRFLOW__CORE__DAGS_FOLDER=str(dags_folder),
+               AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(home / "passwords.json"),
+               AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_hex(32), AIRFLOW__CORE__EXECUTOR="LocalExecutor",
+               AIRFLOW__CORE__LOAD_EXAMPLES="False")
+    env.update(extra or {})
+    return env
+
+
+@contextlib.contextmanager
+def airflow(home: Path, env: dict, passwords_json: str, user: str = "admin", password: str = "admin",
+            components: tuple[str, ...] = ("dag-processor",)):
+    """`airflow db migrate`, then the api-server plus `components`; yields a logged-in hack/e2e.py client."""
+    sys.path.insert(0, str(ROOT / "hack"))
+    import e2e  # hack/e2e.py: the REST client `make e2e` uses
+
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "passwords.json").write_text(passwords_json)  # what the api-server container's command does
+    airflow_bin = str(Path(sys.executable).with_name("airflow"))
+    subprocess.run([airflow_bin, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
+    port = free_port()
+    cmds = [[airflow_bin, "api-server", "--port", str(port)]] + [[airflow_bin, c] for c in components]
+    logs = [home / f"{c[1]}.log" for c in cmds]
+    with processes(cmds, env, logs) as procs:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                af = e2e.Airflow(f"http://127.0.0.1:{port}", user, password)
+                break
+            except OSError:
+                if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+                    raise RuntimeError("Airflow did not start:\n" + "\n".join(tail(log, 1500) for log in logs))
+                time.sleep(1)
+        yield af

@@ -1,0 +1,119 @@
+"""The object-store half of the stack against a real MinIO server on this machine (hack/localstack.py):
+hack/s3.py (SigV4 by hand, what Tilt and `make e2e` use from the host), airwave.storage on s3a://, and
+`airwave run` with s3a:// input and output through Spark's hadoop-aws + AWS SDK v2 jars (the ones the Spark
+image bakes in). Needs `hack/tools.sh minio jars` (make test runs it)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+import pytest
+
+from .conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "hack"))
+import localstack  # noqa: E402
+
+from airwave import storage  # noqa: E402
+
+SAMPLE = ROOT / "sample_data"
+MANIFEST = json.loads((SAMPLE / "manifest.json").read_text())
+JARS = ROOT / "stack" / "images" / "spark" / "jars"
+
+
+@pytest.fixture(scope="module")
+def minio(tmp_path_factory):
+    with localstack.minio(tmp_path_factory.mktemp("minio"), buckets=["raw", "runs"]) as env:
+        yield env
+
+
+@pytest.fixture
+def s3env(minio, monkeypatch):
+    for k, v in minio.items():
+        monkeypatch.setenv(k, v)
+    return minio
+
+
+def test_s3_tool_uploads_only_what_changed(minio, tmp_path):
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.txt").write_text("alpha")
+    (src / "sub" / "b.bin").write_bytes(os.urandom(5000))
+    assert "uploaded 2 file(s)" in localstack.s3(minio, "upload", str(src), "s3://raw/t1/")
+    assert "uploaded 0 file(s)" in localstack.s3(minio, "upload", str(src), "s3://raw/t1/")
+    (src / "a.txt").write_text("ALPHA")  # same size, new bytes: must go up again
+    assert "uploaded 1 file(s)" in localstack.s3(minio, "upload", str(src), "s3://raw/t1/")
+    listing = localstack.s3(minio, "ls", "s3://raw/t1/")
+    assert "s3://raw/t1/a.txt" in listing and "s3://raw/t1/sub/b.bin" in listing and "5000" in listing
+    assert localstack.s3(minio, "mb", "s3://raw").startswith("exists")
+
+
+def test_s3_tool_rejects_wrong_credentials(minio, tmp_path):
+    (tmp_path / "x").write_text("x")
+    with pytest.raises(RuntimeError, match="403|Forbidden|SignatureDoesNotMatch|InvalidAccessKeyId"):
+        localstack.s3({**minio, "AIRWAVE_S3_SECRET_KEY": "wrong"}, "upload", str(tmp_path), "s3://raw/nope/")
+
+
+def test_storage_round_trip_on_s3a(s3env):
+    base = "s3a://runs/storage-test"
+    storage.write_text(storage.join(base, "a", "x.json"), '{"k": 1}')
+    storage.write_bytes(storage.join(base, "a", "b", "y.bin"), b"\x00\x01")
+    assert storage.read_bytes(storage.join(base, "a", "x.json")) == b'{"k": 1}'
+    assert storage.exists(storage.join(base, "a", "b", "y.bin"))
+    listed = storage.list_files(storage.join(base, "a"))
+    assert sorted(u.rsplit("/", 1)[-1] for u in listed) == ["x.json", "y.bin"]
+    storage.remove_tree(storage.join(base, "a"))
+    assert not storage.exists(storage.join(base, "a", "x.json"))
+
+
+def _objects(env: dict, prefix: str) -> dict[str, str]:
+    """key -> md5 of every object under s3://runs/<prefix>."""
+    fs, _ = storage.filesystem("s3a://runs/")
+    out = {}
+    for info in fs.get_file_info(pafs.FileSelector(f"runs/{prefix}", recursive=True)):
+        if info.type.name == "File":
+            with fs.open_input_stream(info.path) as f:
+                out[info.path.removeprefix(f"runs/{prefix}")] = hashlib.md5(f.read()).hexdigest()
+    return out
+
+
+@pytest.mark.slow
+def test_pipeline_reads_and_writes_minio_through_s3a(minio, monkeypatch):
+    if not list(JARS.glob("hadoop-aws-*.jar")):
+        pytest.fail(f"s3a jars missing in {JARS}: run `hack/tools.sh jars`")
+    localstack.s3(minio, "upload", str(SAMPLE), "s3://raw/sample_data/")
+    env = {**os.environ, **minio, "AIRWAVE_SPARK_JARS": str(JARS)}
+    run = ["s3a://raw/sample_data/", "--out", "s3a://runs/t/run1", "--refs", "s3a://raw/sample_data/manifest.json"]
+
+    def airwave():
+        r = subprocess.run([sys.executable, "-m", "airwave", "run", *run], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=900)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+        return r.stdout
+
+    stdout = airwave()
+    assert "Transcripts: s3a://runs/t/run1/calls" in stdout
+    for k, v in minio.items():
+        monkeypatch.setenv(k, v)
+    first = _objects(minio, "t/run1/")
+    for name in [*MANIFEST["calls"], *MANIFEST["silent"]]:
+        stem = name.rsplit(".", 1)[0]
+        assert {f"calls/{stem}.json", f"calls/{stem}.srt", f"calls/{stem}.vtt"} <= first.keys(), name
+    assert not any(k.startswith("calls/broken_") for k in first)
+
+    rep = json.loads(storage.read_bytes("s3a://runs/t/run1/eval/report.json"))
+    assert set(rep["per_call"]) == set(MANIFEST["calls"]) and rep["overall"]["wer"] <= 0.15, rep["overall"]
+    fs, path = storage.filesystem("s3a://runs/t/run1/preprocess/rejects")
+    rejects = {r["call_id"]: r["reason"] for r in pq.read_table(path, filesystem=fs).to_pylist()}
+    assert rejects == MANIFEST["rejects"]
+
+    storage.write_text("s3a://runs/t/run1/calls/stale.json", "{}")  # a leftover must not survive a rerun
+    airwave()
+    second = _objects(minio, "t/run1/")
+    calls = {k: v for k, v in first.items() if k.startswith("calls/")}
+    assert {k: v for k, v in second.items() if k.startswith("calls/")} == calls  # same bytes, no duplicates

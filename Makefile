@@ -36,10 +36,12 @@ run-demo: env
 	$(VENV)/bin/airwave run sample_data --out $(DEMO_OUT) --refs sample_data/manifest.json
 
 # Pinned binaries and jars the stack tests use, into .tools/bin and stack/images/spark/jars (skipped when present):
-# kustomize renders the manifests, a MinIO server stands in for the cluster's, and the s3a jars let Spark reach it.
+# kustomize renders the manifests, kube-apiserver + etcd admit them, a MinIO server stands in for the cluster's,
+# and the s3a jars let Spark reach it. A fresh machine compiles for ~15 min once (Go's build cache keeps it).
 test-tools:
 	@hack/tools.sh kustomize
 	@hack/tools.sh minio
+	@hack/tools.sh apiserver
 	@hack/tools.sh jars
 
 test: env test-tools

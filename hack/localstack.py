@@ -18,8 +18,10 @@ import signal
 import socket
 import subprocess
 import sys
+import ssl
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Iterator
 
@@ -212,3 +214,56 @@ def airflow(home: Path, env: dict, passwords_json: str, user: str = "admin", pas
                     raise RuntimeError("Airflow did not start:\n" + "\n".join(tail(log, 1500) for log in logs))
                 time.sleep(1)
         yield af
+
+
+@contextlib.contextmanager
+def apiserver(workdir: Path) -> Iterator[tuple[str, str]]:
+    """etcd + kube-apiserver (RBAC, default admission plugins), no controllers or nodes: objects are stored and
+    admitted, nothing runs. Yields (https URL, admin bearer token, CA file: the server's own self-signed cert)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # signs service-account tokens
+    (workdir / "sa.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    (workdir / "sa.pub").write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                                   serialization.PublicFormat.SubjectPublicKeyInfo))
+    token = secrets.token_hex(16)
+    (workdir / "tokens.csv").write_text(f"{token},admin,admin,system:masters\n")
+    etcd_port, peer_port, api_port = free_port(), free_port(), free_port()
+    bins = {}
+    for name in ("etcd", "kube-apiserver"):
+        bins[name] = str(TOOLS_BIN / name)
+        if not os.access(bins[name], os.X_OK):
+            raise FileNotFoundError(f"{bins[name]} missing: run `hack/tools.sh apiserver`")
+    etcd = [bins["etcd"], "--data-dir", str(workdir / "etcd"), "--listen-client-urls", f"http://127.0.0.1:{etcd_port}",
+            "--advertise-client-urls", f"http://127.0.0.1:{etcd_port}",
+            "--listen-peer-urls", f"http://127.0.0.1:{peer_port}", "--initial-advertise-peer-urls",
+            f"http://127.0.0.1:{peer_port}", "--initial-cluster", f"default=http://127.0.0.1:{peer_port}"]
+    api = [bins["kube-apiserver"], "--etcd-servers", f"http://127.0.0.1:{etcd_port}", "--bind-address", "127.0.0.1",
+           "--secure-port", str(api_port), "--cert-dir", str(workdir / "certs"),
+           "--service-account-issuer", "https://kubernetes.default.svc",
+           "--service-account-key-file", str(workdir / "sa.pub"),
+           "--service-account-signing-key-file", str(workdir / "sa.key"),
+           "--token-auth-file", str(workdir / "tokens.csv"), "--authorization-mode", "RBAC",
+           "--service-cluster-ip-range", "10.96.0.0/16"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBECONFIG", "ETCD"))}
+    logs = [workdir / "etcd.log", workdir / "kube-apiserver.log"]
+    with processes([etcd], env, logs[:1]) as (etcd_proc,):
+        wait_port(etcd_port, etcd_proc, logs[0])
+        with processes([api], env, logs[1:]) as (api_proc,):
+            url = f"https://127.0.0.1:{api_port}"
+            deadline = time.monotonic() + 120
+            ca = workdir / "certs" / "apiserver.crt"  # self-signed, written at start-up
+            while True:  # /readyz turns ok once RBAC's bootstrap roles and the system namespaces exist
+                req = urllib.request.Request(f"{url}/readyz", headers={"Authorization": f"Bearer {token}"})
+                try:
+                    with urllib.request.urlopen(req, context=ssl.create_default_context(cafile=ca), timeout=5):
+                        break
+                except (OSError, ssl.SSLError):  # not listening / cert not written yet / 500 until ready
+                    pass
+                if api_proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"kube-apiserver did not get ready:\n{tail(logs[1])}")
+                time.sleep(0.5)
+            yield url, token, str(ca)

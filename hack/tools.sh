@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Pinned tools into the project-local .tools/bin (override the folder with TOOLS_BIN).
-#   hack/tools.sh [all|kind|kubectl|tilt|kustomize|minio|jars|versions]
+#   hack/tools.sh [all|kind|kubectl|tilt|kustomize|minio|apiserver|jars|versions]
 # Each step is skipped when its result is already in place, so a machine that has the tools and jars
 # (e.g. offline, prepared earlier) never downloads anything. Point KIND/KUBECTL/TILT/KUSTOMIZE at
 # your own binaries to use those instead (make and the scripts honour them).
@@ -40,6 +40,21 @@ go_install() {  # go_install NAME MODULE@VERSION
 install_kind() { go_install kind "sigs.k8s.io/kind@$KIND_VERSION"; }
 install_kustomize() { go_install kustomize "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"; }
 install_minio() { go_install minio "github.com/minio/minio@$MINIO_VERSION"; }
+
+# kube-apiserver + etcd for tests/stack/test_apiserver.py (the manifests and RBAC checked by a real API server).
+# Built from hack/apiserver/go.mod (versions and go.sum pinned there); ~10 min of compiling on 2 cores, once.
+APISERVER_VERSION=v1.36.1     # = the kind node image; hack/apiserver/go.mod requires k8s.io/kubernetes at it
+install_apiserver() {
+  have kube-apiserver && have etcd && return 0
+  command -v go >/dev/null || die "kube-apiserver needs Go to build; install Go or put kube-apiserver and etcd in $TOOLS_BIN"
+  local ld="-s -w" kv minor="${APISERVER_VERSION#v1.}"; minor="${minor%%.*}"
+  for kv in gitVersion=$APISERVER_VERSION gitMajor=1 gitMinor=$minor gitTreeState=clean; do
+    ld="$ld -X k8s.io/component-base/version.$kv -X k8s.io/client-go/pkg/version.$kv"  # else it reports v0.0.0
+  done
+  log "go build kube-apiserver $APISERVER_VERSION and etcd (hack/apiserver)"
+  (cd "$ROOT/hack/apiserver" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -trimpath -ldflags "$ld" \
+     -o "$TOOLS_BIN/" k8s.io/kubernetes/cmd/kube-apiserver ./etcd)
+}
 
 install_kubectl() {
   have kubectl && return 0
@@ -83,7 +98,7 @@ install_jars() {
 }
 
 versions() {
-  echo "kind $KIND_VERSION | kubectl $KUBECTL_VERSION | tilt $TILT_VERSION | kustomize $KUSTOMIZE_VERSION | minio $MINIO_VERSION"
+  echo "kind $KIND_VERSION | kubectl $KUBECTL_VERSION | tilt $TILT_VERSION | kustomize $KUSTOMIZE_VERSION | minio $MINIO_VERSION | kube-apiserver $APISERVER_VERSION"
   echo "hadoop-aws $HADOOP_AWS_VERSION | aws-sdk bundle $AWS_SDK_VERSION | analyticsaccelerator-s3 $AAL_VERSION"
 }
 
@@ -95,7 +110,8 @@ case "${1:-all}" in
   tilt) install_tilt ;;
   kustomize) install_kustomize ;;
   minio) install_minio ;;
+  apiserver) install_apiserver ;;
   jars) install_jars ;;
   versions) versions ;;
-  *) die "unknown tool: $1 (all|kind|kubectl|tilt|kustomize|minio|jars|versions)" ;;
+  *) die "unknown tool: $1 (all|kind|kubectl|tilt|kustomize|minio|apiserver|jars|versions)" ;;
 esac

@@ -1,0 +1,145 @@
+"""The stack's manifests and the pods our code generates, admitted by a real Kubernetes API server (v1.36.1, the
+kind node's version; etcd + kube-apiserver on this machine via hack/localstack.py, no nodes, so nothing runs):
+server-side validation and defaulting, the ServiceAccount admission plugin, and the RBAC authorizer deciding what
+each service account may do. Needs `hack/tools.sh apiserver` (make test runs it)."""
+from __future__ import annotations
+
+import sys
+
+import pytest
+import yaml
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+from kubernetes.dynamic import DynamicClient
+
+from airwave.airflow import specs
+
+from .conftest import BASE, LITE, ROOT, find_prefix, render
+
+sys.path.insert(0, str(ROOT / "hack"))
+import localstack  # noqa: E402
+
+NS = specs.stack()["namespace"]
+
+
+def api_client(server, as_user: str | None = None) -> client.ApiClient:
+    url, token, ca = server[:3]
+    cfg = client.Configuration()
+    cfg.host, cfg.ssl_ca_cert = url, ca
+    cfg.api_key = {"authorization": f"Bearer {token}"}
+    c = client.ApiClient(cfg)
+    if as_user:  # the admin token may impersonate: requests are then authorized as that user
+        c.set_default_header("Impersonate-User", as_user)
+    return c
+
+
+def sa(name: str) -> str:
+    return f"system:serviceaccount:{NS}:{name}"
+
+
+@pytest.fixture(scope="module", params=["base", "lite"])
+def server(request, tmp_path_factory):
+    """A fresh API server per profile holding that profile's objects; yields (url, token, CA file, rendered,
+    errors)."""
+    rendered = render(BASE if request.param == "base" else LITE)
+    with localstack.apiserver(tmp_path_factory.mktemp(f"apiserver-{request.param}")) as (url, token, ca):
+        dyn = DynamicClient(api_client((url, token, ca)))
+        errors = []
+        for obj in rendered:  # for real: the later tests need the accounts, roles and config maps
+            res = dyn.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
+            try:
+                res.create(body=obj, namespace=NS if res.namespaced else None)
+            except ApiException as e:
+                errors.append(f"{obj['kind']}/{obj['metadata']['name']}: {e.status} {e.reason} {e.body[:500]}")
+        yield url, token, ca, rendered, errors
+
+
+def test_every_object_is_admitted(server):
+    _, _, _, rendered, errors = server
+    assert not errors
+    dyn = DynamicClient(api_client(server))
+    for obj in rendered:  # stored as sent, plus server-side defaults
+        res = dyn.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
+        got = res.get(name=obj["metadata"]["name"], namespace=NS if res.namespaced else None)
+        assert got.metadata.labels["app.kubernetes.io/part-of"] == "airwave", obj["metadata"]["name"]
+
+
+ALLOWED = {  # who may do what in the namespace; every other service account/verb/resource below must be denied
+    "spark-driver": {(v, r) for r in ("pods", "services", "configmaps", "persistentvolumeclaims")
+                     for v in ("create", "get", "list", "watch", "delete", "deletecollection")},
+    "airflow-worker": {(v, "pods") for v in ("create", "get", "list", "watch", "delete", "patch")}
+    | {("get", "pods/log"), ("create", "pods/exec")},
+    "airflow-scheduler": {(v, "pods") for v in ("create", "get", "list", "watch", "delete", "patch")},
+}
+
+
+@pytest.mark.parametrize("account", sorted(ALLOWED))
+def test_rbac_grants_exactly_what_each_account_needs(server, account):
+    authz = client.AuthorizationV1Api(api_client(server))
+
+    def allowed(verb, resource, namespace=NS):
+        res, _, sub = resource.partition("/")
+        review = client.V1SubjectAccessReview(spec=client.V1SubjectAccessReviewSpec(
+            user=sa(account), groups=["system:serviceaccounts", f"system:serviceaccounts:{NS}"],
+            resource_attributes=client.V1ResourceAttributes(namespace=namespace, verb=verb, resource=res,
+                                                            subresource=sub or None)))
+        return authz.create_subject_access_review(review).status.allowed
+
+    for verb, resource in sorted(ALLOWED[account]):
+        assert allowed(verb, resource), f"{account} may not {verb} {resource}"
+    for verb, resource in [("get", "secrets"), ("list", "secrets"), ("create", "roles"), ("create", "rolebindings"),
+                           ("update", "deployments"), ("create", "serviceaccounts/token")]:
+        assert not allowed(verb, resource), f"{account} may {verb} {resource}"
+    assert not allowed("create", "pods", namespace="default"), f"{account} reaches outside {NS}"
+
+
+def create_as(server, user: str, pod: dict) -> dict:
+    """Create a pod as `user` with dry-run=All: admission and RBAC run, nothing is stored."""
+    core = client.CoreV1Api(api_client(server, as_user=user))
+    try:
+        out = core.create_namespaced_pod(NS, pod, dry_run="All")
+    except ApiException as e:
+        pytest.fail(f"{user} could not create pod {pod['metadata'].get('name')}: {e.status} {e.body}")
+    return core.api_client.sanitize_for_serialization(out)
+
+
+def test_worker_pod_from_the_template_is_admitted_for_the_scheduler(server, tmp_path):
+    from airflow.providers.cncf.kubernetes.pod_generator import PodGenerator
+
+    path = tmp_path / "pod_template.yaml"
+    path.write_text(find_prefix(server[3], "ConfigMap", "airflow-pod-template")["data"]["pod_template.yaml"])
+    pod = PodGenerator.construct_pod(  # what the KubernetesExecutor does per task
+        dag_id="asr_pipeline", task_id="preprocess", pod_id="asr-pipeline-preprocess-x1", try_number=1,
+        kube_image=None, date=None, args=["python", "-m", "airflow.sdk.execution_time.execute_workload"],
+        pod_override_object=None, base_worker_pod=PodGenerator.deserialize_model_file(str(path)),
+        namespace=NS, scheduler_job_id="1", run_id="manual__2026-01-01")
+    body = client.ApiClient().sanitize_for_serialization(pod)
+    out = create_as(server, sa("airflow-scheduler"), body)
+    assert out["spec"]["serviceAccountName"] == specs.stack()["airflow"]["worker_service_account"]
+
+
+def test_spark_driver_pod_is_admitted_for_the_airflow_worker(server):
+    shape = specs.ClusterShape(executors=2)
+    conf = specs.kubernetes_spark_conf(app_name="airwave-e2e", shape=shape, pod_name_prefix="airwave-e2e-abc")
+    pod = specs.driver_pod_spec(args=specs.driver_container_args(conf, ["stage", "preprocess"], app_name="x"),
+                                shape=shape)
+    pod = yaml.safe_load(yaml.safe_dump(pod))
+    pod["metadata"]["name"] = "airwave-e2e-driver"
+    out = create_as(server, sa("airflow-worker"), pod)  # KubernetesPodOperator runs in the worker pod
+    assert out["spec"]["serviceAccountName"] == specs.stack()["spark"]["service_account"]
+    with pytest.raises(pytest.fail.Exception, match="403"):  # the api-server's account only reads logs
+        create_as(server, sa("airflow-api-server"), pod)
+
+
+def test_executor_pod_is_admitted_for_the_spark_driver(server):
+    """Roughly what Spark builds from the executor template: our template + image, resources, owner label."""
+    pod = specs.executor_pod_template(node_selector={"kubernetes.io/os": "linux"})
+    pod = yaml.safe_load(yaml.safe_dump(pod))
+    pod.setdefault("metadata", {})["name"] = "airwave-e2e-abc-exec-1"
+    pod["metadata"].setdefault("labels", {})["spark-role"] = "executor"
+    (c,) = pod["spec"]["containers"]
+    c.update(image=f"{specs.stack()['images']['spark']}:{specs.stack()['images']['tag']}", args=["executor"],
+             resources={"requests": {"cpu": "1", "memory": "2867Mi"}, "limits": {"memory": "2867Mi"}})
+    pod["spec"]["serviceAccountName"] = specs.stack()["spark"]["service_account"]
+    pod["spec"]["restartPolicy"] = "Never"
+    create_as(server, sa("spark-driver"), pod)

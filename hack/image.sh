@@ -2,7 +2,10 @@
 # Build (and push) one of our images under the fixed name in stack.json (images.*:images.tag).
 #   hack/image.sh airflow|spark [--push]
 # Base images: stack.json upstream_images.{airflow,spark}_base, or AIRFLOW_BASE_IMAGE /
-# SPARK_BASE_IMAGE. PIP_INDEX_URL is passed on to the Spark build when set.
+# SPARK_BASE_IMAGE. PIP_INDEX_URL is passed on to the Spark build when set; BUILD_CA_CERT (default: PIP_CERT) is a
+# CA bundle file pip trusts inside the Spark build (TLS-intercepting proxies). DOCKER_BUILD_ARGS: extra `docker
+# build` flags, e.g. "--network host" where the default bridge network has no route out.
+# Offline (no registry): build a base first with hack/base-image.sh and point SPARK_BASE_IMAGE at it.
 # The build context is staged in a temp dir with only what the image needs (no .venv, no .git).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -18,16 +21,24 @@ case "$which" in
   spark)
     ls "$ctx"/jars/hadoop-aws-*.jar "$ctx"/jars/bundle-*.jar >/dev/null 2>&1 ||
       die "Spark jars missing in stack/images/spark/jars: run hack/tools.sh jars"
-    cp "$ROOT/pyproject.toml" "$ctx/"
+    cp "$ROOT/pyproject.toml" "$ROOT/constraints.txt" "$ctx/"
     if [ -f "$ROOT/README.md" ]; then cp "$ROOT/README.md" "$ctx/"; else echo "# airwave" > "$ctx/README.md"; fi
     cp -r "$ROOT/src" "$ctx/src"
     find "$ctx/src" -name __pycache__ -prune -exec rm -rf {} +
     args+=(--build-arg "SPARK_BASE_IMAGE=$(upstream_image spark_base)")
-    [ -n "${PIP_INDEX_URL:-}" ] && args+=(--build-arg "PIP_INDEX_URL=$PIP_INDEX_URL") ;;
+    [ -n "${PIP_INDEX_URL:-}" ] && args+=(--build-arg "PIP_INDEX_URL=$PIP_INDEX_URL")
+    ca="${BUILD_CA_CERT:-${PIP_CERT:-}}"
+    if [ -n "$ca" ]; then
+      [ -f "$ca" ] || die "BUILD_CA_CERT/PIP_CERT is not a file: $ca"
+      cp "$ca" "$ctx/build-ca.pem"
+    else
+      : > "$ctx/build-ca.pem"
+    fi ;;
   *) die "usage: $0 airflow|spark [--push]" ;;
 esac
 log "building $ref"
-$DOCKER build "${args[@]}" -t "$ref" "$ctx"
+# shellcheck disable=SC2086  # DOCKER_BUILD_ARGS is a list of flags
+$DOCKER build ${DOCKER_BUILD_ARGS:-} "${args[@]}" -t "$ref" "$ctx"
 if [ "$push" = --push ]; then
   log "pushing $ref"
   $DOCKER push "$ref"

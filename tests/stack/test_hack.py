@@ -117,7 +117,8 @@ class FakeS3(BaseHTTPRequestHandler):
         start = int(q.get("continuation-token", 0))
         page, more = keys[start:start + 2], start + 2 < len(keys)
         xml = ('<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
-               + "".join(f"<Contents><Key>{escape(k)}</Key><Size>{len(self.objects[bucket + '/' + k])}</Size></Contents>"
+               + "".join(f"<Contents><Key>{escape(k)}</Key><Size>{len(self.objects[bucket + '/' + k])}</Size>"
+                         f"<ETag>&quot;{hashlib.md5(self.objects[bucket + '/' + k]).hexdigest()}&quot;</ETag></Contents>"
                          for k in page)
                + f"<IsTruncated>{'true' if more else 'false'}</IsTruncated>"
                + (f"<NextContinuationToken>{start + 2}</NextContinuationToken>" if more else "")

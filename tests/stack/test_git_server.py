@@ -4,43 +4,22 @@ larger than git's post buffer (chunked transfer encoding) goes through."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from .conftest import ROOT, stack_json
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(ROOT / "hack"))
+import localstack  # noqa: E402
 
 
 @pytest.fixture()
 def server(tmp_path):
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "stack/git-server/server.py"), "--root", str(tmp_path / "srv"),
-                             "--host", "127.0.0.1", "--port", str(port), "--repo", stack_json()["git_server"]["repo"],
-                             "--branch", stack_json()["git_server"]["branch"]],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, "git server did not start"
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/{stack_json()['git_server']['repo']}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with localstack.git_server(tmp_path / "git") as url:
+        yield url
 
 
 def git(*args, cwd=None):

@@ -81,12 +81,13 @@ def minio_bin() -> str:
 
 
 @contextlib.contextmanager
-def minio(workdir: Path, buckets: list[str] = ()) -> Iterator[dict[str, str]]:
-    """A MinIO server with fresh random credentials. Yields the env a client needs (AWS_* for pyarrow/Spark
-    s3a, AIRWAVE_S3_* for hack/s3.py)."""
+def minio(workdir: Path, buckets: list[str] = (), port: int | None = None, user: str | None = None,
+          password: str | None = None) -> Iterator[dict[str, str]]:
+    """A MinIO server (fresh random credentials and port unless given). Yields the env a client needs (AWS_* for
+    pyarrow/Spark s3a, AIRWAVE_S3_* for hack/s3.py)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    port, console = free_port(), free_port()
-    user, password = "airwave-" + secrets.token_hex(4), secrets.token_hex(16)
+    port, console = port or free_port(), free_port()
+    user, password = user or "airwave-" + secrets.token_hex(4), password or secrets.token_hex(16)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MINIO_"))}
     env.update(MINIO_ROOT_USER=user, MINIO_ROOT_PASSWORD=password, MINIO_BROWSER="off")
     log = workdir / "minio.log"
@@ -217,7 +218,7 @@ def airflow(home: Path, env: dict, passwords_json: str, user: str = "admin", pas
 
 
 @contextlib.contextmanager
-def apiserver(workdir: Path) -> Iterator[tuple[str, str]]:
+def apiserver(workdir: Path, port: int | None = None) -> Iterator[tuple[str, str, str]]:
     """etcd + kube-apiserver (RBAC, default admission plugins), no controllers or nodes: objects are stored and
     admitted, nothing runs. Yields (https URL, admin bearer token, CA file: the server's own self-signed cert)."""
     from cryptography.hazmat.primitives import serialization
@@ -231,7 +232,7 @@ def apiserver(workdir: Path) -> Iterator[tuple[str, str]]:
                                                                    serialization.PublicFormat.SubjectPublicKeyInfo))
     token = secrets.token_hex(16)
     (workdir / "tokens.csv").write_text(f"{token},admin,admin,system:masters\n")
-    etcd_port, peer_port, api_port = free_port(), free_port(), free_port()
+    etcd_port, peer_port, api_port = free_port(), free_port(), port or free_port()
     bins = {}
     for name in ("etcd", "kube-apiserver"):
         bins[name] = str(TOOLS_BIN / name)

@@ -20,7 +20,7 @@ E2E_ARGS ?= --measure-dag-sync
 export KIND KUBECTL TILT KUSTOMIZE DOCKER AIRWAVE_PROFILE
 export MINIO_IMAGE MC_IMAGE POSTGRES_IMAGE GIT_SYNC_IMAGE REGISTRY_IMAGE KIND_NODE_IMAGE AIRFLOW_BASE_IMAGE SPARK_BASE_IMAGE
 
-.PHONY: up down status logs e2e doctor stack-tools
+.PHONY: up down status logs e2e doctor stack-tools k8s-backend-check
 
 # Installs only what is missing (a prepared/offline machine downloads nothing).
 stack-tools:
@@ -51,3 +51,9 @@ e2e:
 
 doctor:
 	hack/doctor.sh
+
+# The Kubernetes Spark backend without a cluster (e.g. a machine with no registry): a real API server, the Spark
+# image (hack/image.sh spark) and MinIO; a Docker stand-in runs the pods. Needs root (API server on :443).
+k8s-backend-check: env
+	@hack/tools.sh kustomize && hack/tools.sh minio && hack/tools.sh apiserver
+	$(PY) hack/k8s_backend_check.py

@@ -163,8 +163,8 @@ class DockerKubelet:
             self.stop.wait(1)
 
     def logs(self, name: str) -> str:
-        return subprocess.run(["docker", "logs", f"k8s-{name}"], capture_output=True, text=True).stdout + \
-            subprocess.run(["docker", "logs", f"k8s-{name}"], capture_output=True, text=True).stderr
+        return subprocess.run(["docker", "logs", f"k8s-{name}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True).stdout
 
     def cleanup(self) -> None:
         self.stop.set()

@@ -94,7 +94,7 @@ def test_retention_and_sampling_on_s3a(s3env):
     assert retention.apply(pol, now=now)["deleted_count"] == 0
 
 
-def _objects(env: dict, prefix: str) -> dict[str, str]:
+def _objects(prefix: str) -> dict[str, str]:
     """key -> md5 of every object under s3://runs/<prefix>."""
     fs, _ = storage.filesystem("s3a://runs/")
     out = {}
@@ -123,7 +123,7 @@ def test_pipeline_reads_and_writes_minio_through_s3a(minio, monkeypatch):
     assert "Transcripts: s3a://runs/t/run1/calls" in stdout
     for k, v in minio.items():
         monkeypatch.setenv(k, v)
-    first = _objects(minio, "t/run1/")
+    first = _objects("t/run1/")
     for name in [*MANIFEST["calls"], *MANIFEST["silent"]]:
         stem = name.rsplit(".", 1)[0]
         assert {f"calls/{stem}.json", f"calls/{stem}.srt", f"calls/{stem}.vtt"} <= first.keys(), name
@@ -137,6 +137,6 @@ def test_pipeline_reads_and_writes_minio_through_s3a(minio, monkeypatch):
 
     storage.write_text("s3a://runs/t/run1/calls/stale.json", "{}")  # a leftover must not survive a rerun
     airwave()
-    second = _objects(minio, "t/run1/")
+    second = _objects("t/run1/")
     calls = {k: v for k, v in first.items() if k.startswith("calls/")}
     assert {k: v for k, v in second.items() if k.startswith("calls/")} == calls  # same bytes, no duplicates

@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,21 +43,6 @@ def stack_config() -> tuple[dict[str, str], str, float]:
             float(period.rstrip("s")))
 
 
-def working_tree(tmp: Path) -> Path:
-    """A copy of the parts push-dags.sh reads (it pushes dags/ + src/ of the tree it lives in)."""
-    work = tmp / "work"
-    for part in ("hack", "dags", "src"):
-        shutil.copytree(ROOT / part, work / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    return work
-
-
-def push(work: Path, url: str, tmp: Path) -> float:
-    t0 = time.monotonic()
-    subprocess.run([str(work / "hack/push-dags.sh"), url], check=True, capture_output=True,
-                   env={**os.environ, "DAGS_MIRROR": str(tmp / "mirror")})
-    return time.monotonic() - t0
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=5)
@@ -68,9 +50,9 @@ def main() -> int:
     config, passwords, period = stack_config()
     with tempfile.TemporaryDirectory(prefix="airwave-dagsync-") as t:
         tmp = Path(t)
-        work = working_tree(tmp)
+        work = localstack.working_tree(tmp / "work")
         with localstack.git_server(tmp / "git") as url:
-            push(work, url, tmp)
+            localstack.push_dags(work, url)
             with localstack.git_poller(url, tmp / "sync", period=period) as link:
                 deadline = time.monotonic() + 60
                 while not (link / "dags").is_dir():
@@ -85,7 +67,7 @@ def main() -> int:
                         dag_id = f"sync_probe_{i}_{int(time.time())}"
                         (work / "dags" / f"sync_probe_{i}.py").write_text(PROBE.format(dag_id=dag_id))
                         t0 = time.monotonic()
-                        push_s.append(push(work, url, tmp))
+                        push_s.append(localstack.push_dags(work, url))
                         af.wait_dag(dag_id, timeout=120)
                         full.append(time.monotonic() - t0)
                         # Baseline: the same kind of file straight into the checked-out folder.

@@ -126,6 +126,22 @@ def git_server(workdir: Path) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/{gs['repo']}"
 
 
+def working_tree(dest: Path) -> Path:
+    """A copy of the parts hack/push-dags.sh reads: it pushes dags/ + src/ of the tree it lives in, so edits to the
+    copy (e.g. a probe DAG) never touch the real checkout."""
+    for part in ("hack", "dags", "src"):
+        shutil.copytree(ROOT / part, dest / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    return dest
+
+
+def push_dags(work: Path, url: str) -> float:
+    """Run the copy's hack/push-dags.sh against `url` (mirror repo beside the copy); returns seconds taken."""
+    t0 = time.monotonic()
+    subprocess.run([str(work / "hack/push-dags.sh"), url], check=True, capture_output=True,
+                   env={**os.environ, "DAGS_MIRROR": str(work.parent / f"{work.name}-mirror")})
+    return time.monotonic() - t0
+
+
 def _git(*args: str, cwd: Path | None = None) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 

@@ -6,9 +6,6 @@ repo layout (DAG folder + PYTHONPATH as in the ConfigMap), and that a pushed DAG
 is, is measured by bench/dag_sync.py, not asserted here. About a minute, hence `slow`."""
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
 
 import pytest
@@ -31,15 +28,12 @@ DAG = "from airflow.sdk import DAG\nwith DAG({dag_id!r}, schedule=None):\n    pa
 @pytest.fixture(scope="module")
 def airflow(rendered, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("live")
-    work = tmp / "work"  # a working tree: push-dags.sh pushes dags/ + src/ of the tree it lives in
-    for part in ("hack", "dags", "src"):
-        shutil.copytree(ROOT / part, work / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    work = localstack.working_tree(tmp / "work")
     cfg = find(rendered, "ConfigMap", "airflow-env")["data"]
     users = find(rendered, "Secret", "airflow-api-users")["stringData"]["passwords.json"]
 
     def push():
-        subprocess.run([str(work / "hack/push-dags.sh"), url], check=True, capture_output=True,
-                       env={**os.environ, "DAGS_MIRROR": str(tmp / "mirror")})
+        localstack.push_dags(work, url)
 
     with localstack.git_server(tmp / "git") as url:
         push()

@@ -4,6 +4,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS_BIN="${TOOLS_BIN:-$ROOT/.tools/bin}"
 export PATH="$TOOLS_BIN:$PATH"
 STACK_JSON="$ROOT/src/airwave/stack.json"
+# Builds that outlive a checkout (Go binaries, image inputs), keyed on pinned versions.
+AIRWAVE_CACHE="${AIRWAVE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/airwave}"
 PYTHON="${PYTHON:-python3}"
 
 # sj KEY.PATH -> value from src/airwave/stack.json (lists are printed space-separated).

@@ -1,0 +1,3 @@
+module airwave.local/pause
+
+go 1.26.8

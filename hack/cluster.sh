@@ -4,7 +4,9 @@
 #   hack/cluster.sh down    delete the cluster and the registry container: nothing keeps running
 #   hack/cluster.sh status  what exists
 #   hack/cluster.sh check-registry  the registry answers and is advertised in the cluster
-# AIRWAVE_PROFILE=lite creates a single-node cluster (see docs/stack.md).
+# AIRWAVE_PROFILE=lite creates a single-node cluster (see docs/stack.md). OFFLINE=1 (machines that reach no
+# container registry, e.g. our CI): the node image is ours (hack/offline-images.sh, KIND_NODE_IMAGE) and pulls from
+# docker.io, quay.io and registry.k8s.io are served by the local registry (stack/registry/mirror-hosts.toml).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -15,6 +17,13 @@ REG_NAME="$(sj registry.name)"
 REG_HOST_PORT="$(sj registry.host_port)"
 REG_PORT="$(sj registry.container_port)"
 REG_HOST="$(sj registry.host)"
+MIRRORED="docker.io quay.io registry.k8s.io"
+if [ "${OFFLINE:-}" = 1 ] && [ -z "${KIND_NODE_IMAGE:-}" ]; then
+  KIND_NODE_IMAGE="$("$ROOT/hack/offline-images.sh" node-image)"; export KIND_NODE_IMAGE
+fi
+
+# node_file NODE PATH: stdin becomes PATH on a kind node
+node_file() { $DOCKER exec "$1" mkdir -p "$(dirname "$2")" && $DOCKER exec -i "$1" cp /dev/stdin "$2"; }
 
 registry_up() {
   if [ "$($DOCKER inspect -f '{{.State.Running}}' "$REG_NAME" 2>/dev/null || true)" != true ]; then
@@ -27,7 +36,7 @@ registry_up() {
 
 cluster_up() {
   if ! $KIND get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
-    local config="$ROOT/kind-config.yaml"
+    config="$ROOT/kind-config.yaml"                  # global: the EXIT trap below outlives this function
     if [ "${AIRWAVE_PROFILE:-}" = lite ]; then   # drop the worker node: one node runs everything
       config="$(mktemp)"; trap 'rm -f "$config"' EXIT
       sed '/^  - role: worker/,$d' "$ROOT/kind-config.yaml" > "$config"
@@ -37,9 +46,14 @@ cluster_up() {
   fi
   # Every node resolves localhost:5001 to the registry container on the kind network.
   for node in $($KIND get nodes --name "$CLUSTER"); do
-    $DOCKER exec "$node" mkdir -p "/etc/containerd/certs.d/$REG_HOST"
     sed "s|kind-registry:5000|$REG_NAME:$REG_PORT|" "$ROOT/stack/registry/hosts.toml" |
-      $DOCKER exec -i "$node" cp /dev/stdin "/etc/containerd/certs.d/$REG_HOST/hosts.toml"
+      node_file "$node" "/etc/containerd/certs.d/$REG_HOST/hosts.toml"
+    if [ "${OFFLINE:-}" = 1 ]; then
+      for upstream in $MIRRORED; do
+        sed -e "s|kind-registry:5000|$REG_NAME:$REG_PORT|" -e "s|UPSTREAM|$upstream|g" \
+          "$ROOT/stack/registry/mirror-hosts.toml" | node_file "$node" "/etc/containerd/certs.d/$upstream/hosts.toml"
+      done
+    fi
   done
   if [ "$($DOCKER inspect -f '{{json .NetworkSettings.Networks.kind}}' "$REG_NAME")" = null ]; then
     $DOCKER network connect kind "$REG_NAME"
@@ -52,7 +66,11 @@ case "${1:-}" in
   down)
     $KIND delete cluster --name "$CLUSTER" || true
     $DOCKER rm -f "$REG_NAME" >/dev/null 2>&1 || true
-    log "cluster $CLUSTER and registry $REG_NAME removed" ;;
+    # kind leaves its docker network behind; remove it unless another kind cluster still uses it.
+    if [ -z "$($DOCKER network inspect kind -f '{{range .Containers}}{{.Name}} {{end}}' 2>/dev/null)" ]; then
+      $DOCKER network rm kind >/dev/null 2>&1 || true
+    fi
+    log "cluster $CLUSTER, registry $REG_NAME and network kind removed" ;;
   status)
     echo "cluster:  $($KIND get clusters 2>/dev/null | grep -x "$CLUSTER" || echo absent)"
     echo "registry: $($DOCKER inspect -f '{{.State.Status}}' "$REG_NAME" 2>/dev/null || echo absent)"

@@ -53,6 +53,13 @@ command -v "$PYTHON" >/dev/null && ok "python3" || bad "python3 missing" "instal
 ls "$ROOT"/stack/images/spark/jars/hadoop-aws-*.jar "$ROOT"/stack/images/spark/jars/bundle-*.jar >/dev/null 2>&1 &&
   ok "Spark s3a jars present" || bad "Spark s3a jars missing" "hack/tools.sh jars"
 
+if [ "${OFFLINE:-}" = 1 ]; then
+  echo "offline images (OFFLINE=1)"
+  node_image="${KIND_NODE_IMAGE:-$("$ROOT/hack/offline-images.sh" node-image)}"
+  $DOCKER image inspect "$node_image" >/dev/null 2>&1 && ok "node image $node_image" ||
+    bad "node image $node_image missing" "make offline-images"
+fi
+
 echo "ports on 127.0.0.1 (free, or already ours)"
 cluster_up=false
 command -v kind >/dev/null && kind get clusters 2>/dev/null | grep -qx "$(sj cluster_name)" && cluster_up=true

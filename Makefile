@@ -8,7 +8,7 @@ EXTRAS ?= dev,airflow,stack
 DEMO_OUT ?= out/demo
 PIP_VERSION ?= 26.3
 
-.PHONY: help env test-tools demo run-demo test test-fast bench bench-dag-sync sample-data clean
+.PHONY: help env test-tools demo run-demo test test-fast go-test bench bench-dag-sync sample-data clean
 help:
 	@echo "make demo      the ASR pipeline through Airflow (asr_pipeline DAG) on sample_data, no cluster"
 	@echo "make run-demo  the same three Spark stages with 'airwave run' (no Airflow)"
@@ -44,8 +44,13 @@ test-tools:
 	@hack/tools.sh apiserver
 	@hack/tools.sh jars
 
-test: env test-tools
+test: env test-tools go-test
 	$(PY) -m pytest -q -ra $(PYTEST_ARGS)
+
+# Our own Go programs (stack/images/*: the CNI daemon, pause, the git-sync stand-in): their unit tests.
+GO_MODULES := $(dir $(wildcard stack/images/*/go.mod))
+go-test:
+	@for m in $(GO_MODULES); do (cd $$m && go test ./...) || exit 1; done
 
 test-fast: env test-tools
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)

@@ -1,0 +1,3 @@
+module airwave.local/git-sync
+
+go 1.26.8

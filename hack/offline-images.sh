@@ -8,8 +8,8 @@
 # cluster` (control plane, etcd, CoreDNS, pause, CNI, storage), preloaded into our node image; and the images
 # the sandbox itself pulls (registry), tagged with the upstream names our files use. An image is rebuilt only when
 # the hash of its inputs (pins + our files) changes: its label airwave.inputs holds it.
-# Facts behind the choices: shared/notes/offline-kind-node.md. Needs root, Docker (hack/docker-up.sh), Go, gcc,
-# libseccomp-dev (runc), debootstrap.
+# Facts behind the choices: shared/notes/offline-kind-node.md. Needs root, Docker (hack/docker-up.sh), Go, gcc;
+# installs the Debian packages it builds with when missing (debootstrap, libseccomp-dev, pkg-config, busybox-static).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -198,9 +198,18 @@ build_node() {
   $DOCKER rm -f "$ctr" >/dev/null
 }
 
+build_packages() {  # what the builds below take from Debian: runc's seccomp (cgo, pkg-config), the helper's busybox
+  local p missing=()
+  for p in debootstrap libseccomp-dev pkg-config busybox-static; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "apt-get install ${missing[*]}"
+  apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2
+}
+
 case "${1:-build}" in
   build)
     [ "$(id -u)" = 0 ] || die "needs root (debootstrap, dockerd)"
+    build_packages
     eval "$("$ROOT/hack/docker-up.sh")"
     build_binaries
     build_base

@@ -10,7 +10,7 @@ set -euo pipefail
 
 DOCKER="${DOCKER:-docker}"
 SUITE="${SUITE:-bookworm}"                      # python3 3.11 (pyspark 4.3 needs >= 3.11), openjdk 17
-DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+DEBIAN_MIRROR="${DEBIAN_MIRROR:-}"             # empty: debootstrap's own default mirror
 JRE_PACKAGE="${JRE_PACKAGE:-openjdk-17-jre-headless}"   # Spark 4 needs Java 17+
 tag="${1:-localhost/airwave-spark-base:$SUITE}"
 command -v debootstrap >/dev/null || die "debootstrap missing (apt-get install debootstrap)"
@@ -18,9 +18,9 @@ command -v debootstrap >/dev/null || die "debootstrap missing (apt-get install d
 
 arch="$(dpkg --print-architecture)"
 rootfs="$(mktemp -d "${TMPDIR:-/var/tmp}/airwave-base.XXXXXX")"; trap 'rm -rf "$rootfs"' EXIT
-log "debootstrap $SUITE ($arch) + $JRE_PACKAGE from $DEBIAN_MIRROR"
+log "debootstrap $SUITE ($arch) + $JRE_PACKAGE from ${DEBIAN_MIRROR:-debootstrap's default mirror}"
 debootstrap --variant=minbase --arch="$arch" --include="ca-certificates,$JRE_PACKAGE" \
-  "$SUITE" "$rootfs" "$DEBIAN_MIRROR" >&2
+  "$SUITE" "$rootfs" ${DEBIAN_MIRROR:+"$DEBIAN_MIRROR"} >&2
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/* "$rootfs"/tmp/*
 java_home="/usr/lib/jvm/java-17-openjdk-$arch"
 [ -x "$rootfs$java_home/bin/java" ] || die "no java at $java_home in the rootfs"

@@ -2,6 +2,7 @@
 # Every image the kind sandbox needs, built here from pinned sources, for machines that reach package registries
 # but no container registry (our CI). Users with internet never need this: `make up` pulls the pinned images.
 #   hack/offline-images.sh            build what is missing or out of date (idempotent), print the node image
+#   hack/offline-images.sh binaries   only the Go binaries
 #   hack/offline-images.sh list       the images and their upstream names (node-image: only the node's)
 # Builds: Go binaries with `go install` / the hack/kubernetes wrapper module (cached in $AIRWAVE_CACHE/bin, keyed
 # on the version); a Debian bookworm base by debootstrap; the system images kind's node needs during `kind create
@@ -219,7 +220,8 @@ case "${1:-build}" in
     build_node "$h"
     log "offline images ready; node image: $NODE_IMAGE"
     echo "$NODE_IMAGE" ;;
+  binaries) build_packages; build_binaries ;;
   list) printf '%s\n' "$NODE_IMAGE" "${SYSTEM_IMAGES[@]}" "${HOST_IMAGES[@]}" ;;
   node-image) echo "$NODE_IMAGE" ;;
-  *) die "usage: $0 [build|list|node-image]" ;;
+  *) die "usage: $0 [build|binaries|list|node-image]" ;;
 esac

@@ -53,7 +53,7 @@ go-test:
 	@for m in $(GO_MODULES); do (cd $$m && go test ./...) || exit 1; done
 
 test-fast: env test-tools
-	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "not slow and not kind" $(PYTEST_ARGS)
 
 bench: env
 	$(PY) bench/throughput.py $(BENCH_ARGS)

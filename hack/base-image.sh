@@ -18,7 +18,7 @@ command -v debootstrap >/dev/null || die "debootstrap missing (apt-get install d
 
 arch="$(dpkg --print-architecture)"
 rootfs="$(mktemp -d "${TMPDIR:-/var/tmp}/airwave-base.XXXXXX")"; trap 'rm -rf "$rootfs"' EXIT
-log "debootstrap $SUITE ($arch) + $JRE_PACKAGE from ${DEBIAN_MIRROR:-debootstrap's default mirror}"
+log "debootstrap $SUITE ($arch) + $JRE_PACKAGE from ${DEBIAN_MIRROR:-the default mirror}"
 debootstrap --variant=minbase --arch="$arch" --include="ca-certificates,$JRE_PACKAGE" \
   "$SUITE" "$rootfs" ${DEBIAN_MIRROR:+"$DEBIAN_MIRROR"} >&2
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/* "$rootfs"/tmp/*

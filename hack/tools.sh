@@ -23,7 +23,7 @@ AWS_SDK_SHA256=db4b55f24ad1b4e70f17eb1717a4de76a8dadc5a27d764be7c44ff67b2c1c677
 # without it the first s3a read fails with ClassNotFoundException ...analyticsaccelerator.request.ObjectClient.
 AAL_VERSION=1.3.1             # hadoop-project-3.5.0.pom: amazon-s3-analyticsaccelerator-s3.version
 AAL_SHA256=4959a9747cbb479c73c3ffbcd479bee5b014f8b2880994585a8693fb9d24675e
-MAVEN_REPO="${MAVEN_REPO:-https://repo1.maven.org/maven2}"
+MAVEN_REPO="${MAVEN_REPO:-}"  # empty: Maven's own default repository (or your settings.xml mirror)
 JARS_DIR="$ROOT/stack/images/spark/jars"
 
 OS="$(uname -s | tr '[:upper:]' '[:lower:]')"
@@ -136,19 +136,26 @@ build_tilt() {
     mv "$TILT_CACHE/tilt.part$$" "$TILT_CACHE/tilt" )   # $$: two concurrent runs do not share a file
 }
 
-fetch_jar() {  # fetch_jar GROUP_PATH ARTIFACT VERSION SHA256
-  local out="$JARS_DIR/$2-$3.jar"
+fetch_jar() {  # fetch_jar GROUP ARTIFACT VERSION SHA256: through Maven (its cache outlives the checkout)
+  local out="$JARS_DIR/$2-$3.jar" m2="$AIRWAVE_CACHE/m2"
   if [ -f "$out" ] && echo "$4  $out" | sha256sum -c - >/dev/null 2>&1; then return 0; fi
-  log "download $2-$3.jar from $MAVEN_REPO"
-  curl -fsSLo "$out.part" "$MAVEN_REPO/$1/$2/$3/$2-$3.jar"
-  echo "$4  $out.part" | sha256sum -c - >/dev/null || { rm -f "$out.part"; die "sha256 mismatch for $2-$3.jar"; }
-  mv "$out.part" "$out"
+  if ! command -v mvn >/dev/null; then   # Debian as root (CI): install it, as make does for Java
+    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null ||
+      die "the Spark jars come through Maven: install it (apt-get install maven)"
+    apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q maven >&2
+  fi
+  log "mvn dependency:get $1:$2:$3"
+  mvn -q -B -Dmaven.repo.local="$m2" dependency:get -Dartifact="$1:$2:$3" -Dtransitive=false \
+    ${MAVEN_REPO:+-DremoteRepositories="$MAVEN_REPO"} >&2
+  local jar="$m2/${1//.//}/$2/$3/$2-$3.jar"
+  echo "$4  $jar" | sha256sum -c - >/dev/null || die "sha256 mismatch for $2-$3.jar"
+  cp "$jar" "$out.part" && mv "$out.part" "$out"
 }
 install_jars() {
   mkdir -p "$JARS_DIR"
-  fetch_jar org/apache/hadoop hadoop-aws "$HADOOP_AWS_VERSION" "$HADOOP_AWS_SHA256"
-  fetch_jar software/amazon/awssdk bundle "$AWS_SDK_VERSION" "$AWS_SDK_SHA256"   # ~690 MB
-  fetch_jar software/amazon/s3/analyticsaccelerator analyticsaccelerator-s3 "$AAL_VERSION" "$AAL_SHA256"
+  fetch_jar org.apache.hadoop hadoop-aws "$HADOOP_AWS_VERSION" "$HADOOP_AWS_SHA256"
+  fetch_jar software.amazon.awssdk bundle "$AWS_SDK_VERSION" "$AWS_SDK_SHA256"   # ~690 MB
+  fetch_jar software.amazon.s3.analyticsaccelerator analyticsaccelerator-s3 "$AAL_VERSION" "$AAL_SHA256"
 }
 
 versions() {

@@ -14,7 +14,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-K8S_VERSION=v1.36.1              # = hack/tools.sh K8S_VERSION (built there), kind v0.32.0's default
+eval "$(grep -E '^K8S_VERSION=' "$ROOT/hack/tools.sh")"   # Kubernetes is built and pinned there
 ETCD_TAG=3.6.8-0                 # kubeadm v1.36.1's etcd; hack/kubernetes/go.mod builds etcd server v3.6.8
 COREDNS_VERSION=v1.14.2          # kubeadm v1.36.1's CoreDNS
 PAUSE_TAG=3.10.2                 # kubeadm v1.36.1's pause; our containerd config names it as sandbox image
@@ -214,7 +214,7 @@ case "${1:-build}" in
     eval "$("$ROOT/hack/docker-up.sh")"
     build_binaries
     build_base
-    h="$(inputs_hash "$ROOT/hack/offline-images.sh" "$ROOT/hack/kubernetes" "$NODE_FILES" "$ROOT/stack/images/pause" \
+    h="$(inputs_hash "$ROOT/hack/offline-images.sh" "$ROOT/hack/tools.sh" "$ROOT/hack/kubernetes" "$NODE_FILES" "$ROOT/stack/images/pause" \
          "$ROOT/stack/images/cni" "$ROOT/stack/images/registry")"
     build_images "$h"
     build_node "$h"

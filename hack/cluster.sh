@@ -59,6 +59,9 @@ cluster_up() {
     $DOCKER network connect kind "$REG_NAME"
   fi
   "$KUBECTL" --context "$KUBE_CONTEXT" apply -f "$ROOT/stack/registry/local-registry-hosting.yaml" >/dev/null
+  # kind --wait covers the control plane only: every node and cluster DNS must be up before anything deploys.
+  "$KUBECTL" --context "$KUBE_CONTEXT" wait --for=condition=Ready nodes --all --timeout=180s >/dev/null
+  "$KUBECTL" --context "$KUBE_CONTEXT" -n kube-system rollout status deployment/coredns --timeout=180s >/dev/null
 }
 
 case "${1:-}" in

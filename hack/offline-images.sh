@@ -14,7 +14,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-eval "$(grep -E '^K8S_VERSION=' "$ROOT/hack/tools.sh")"   # Kubernetes is built and pinned there
+eval "$(grep -E '^(K8S|MINIO)_VERSION=' "$ROOT/hack/tools.sh")"   # pinned there: Kubernetes, the MinIO server make test runs
 ETCD_TAG=3.6.8-0                 # kubeadm v1.36.1's etcd; hack/kubernetes/go.mod builds etcd server v3.6.8
 COREDNS_VERSION=v1.14.2          # kubeadm v1.36.1's CoreDNS
 PAUSE_TAG=3.10.2                 # kubeadm v1.36.1's pause; our containerd config names it as sandbox image
@@ -25,10 +25,14 @@ CRICTL_VERSION=v1.36.0
 LOCAL_PATH_VERSION=v0.0.30       # the newest local-path-provisioner the Go proxy serves
 REGISTRY_VERSION=v3.1.1          # distribution, for stack.json's registry image
 AIRWAVE_CNI_VERSION=v0.1.0       # stack/images/cni (ours)
+MC_VERSION=v0.0.0-20250313080218-cf909e1063a9   # the newest mc the Go proxy serves (its RELEASE tags are not semver)
+PG_SUITE=trixie                  # PostgreSQL 17 (bookworm has 15)
 SUITE=bookworm                   # systemd 252 still boots on cgroup v1 hosts (trixie's 257 refuses by default)
 DEBIAN_MIRROR="${DEBIAN_MIRROR:-}"   # empty: debootstrap's own default
 NODE_IMAGE="${OFFLINE_NODE_IMAGE:-kindest/node:$K8S_VERSION-offline}"
 BASE_IMAGE=localhost/airwave-node-base:$SUITE
+PY_BASE=localhost/airwave-py-base:$SUITE     # python3 + git: the Airflow stand-in and git-sync
+PG_BASE=localhost/airwave-pg-base:$PG_SUITE
 BIN="$AIRWAVE_CACHE/bin"
 DOCKER="${DOCKER:-docker}"
 NODE_FILES="$ROOT/stack/images/kind-node"
@@ -62,10 +66,13 @@ build_binaries() {
     "github.com/rancher/local-path-provisioner@$LOCAL_PATH_VERSION"
   gobin "registry-$REGISTRY_VERSION" env CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" \
     "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_VERSION"
+  gobin "minio-$MINIO_VERSION" env CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "github.com/minio/minio@$MINIO_VERSION"
+  gobin "mc-$MC_VERSION" env CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "github.com/minio/mc@$MC_VERSION"
   # Ours: built from the checkout every time (seconds; Go's cache keeps it).
   local ours="$BIN/airwave"; mkdir -p "$ours"
   (cd "$ROOT/stack/images/pause" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$ours/pause" .)
   (cd "$ROOT/stack/images/cni" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$ours/airwave-cni" .)
+  (cd "$ROOT/stack/images/git-sync" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$ours/git-sync" .)
 }
 
 # ---- images -------------------------------------------------------------------------------------------------------
@@ -86,8 +93,23 @@ image() {
   local ctx; ctx="$(mktemp -d)"
   cp -a "$@" "$ctx/"
   printf '%s\nLABEL airwave.inputs=%s\n' "$dockerfile" "$hash" > "$ctx/Dockerfile"
-  DOCKER_BUILDKIT=0 $DOCKER build -q -t "$tag" "$ctx" >/dev/null
+  DOCKER_BUILDKIT=0 $DOCKER build -q ${PIP_INDEX_URL:+--build-arg "PIP_INDEX_URL=$PIP_INDEX_URL"} -t "$tag" "$ctx" >/dev/null
   rm -rf "$ctx"
+}
+
+# rootfs_image TAG SUITE PACKAGES HASH: a minbase Debian rootfs with PACKAGES (comma-separated), imported as TAG
+rootfs_image() {
+  local tag="$1" suite="$2" packages="$3" hash="$4"
+  current "$tag" "$hash" && return 0
+  command -v debootstrap >/dev/null || die "debootstrap missing (apt-get install debootstrap)"
+  local rootfs; rootfs="$(mktemp -d "${TMPDIR:-/var/tmp}/airwave-rootfs.XXXXXX")"
+  log "debootstrap $suite for $tag"
+  debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" ${DEBIAN_MIRROR:+"$DEBIAN_MIRROR"} >&2
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/*.log
+  tar -C "$rootfs" --numeric-owner -c . | $DOCKER import --change "LABEL airwave.inputs=$hash" \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' --change 'ENV LANG=C.UTF-8' \
+    - "$tag" >/dev/null
+  rm -rf "$rootfs"
 }
 
 build_base() {  # Debian rootfs shared by the node and the images that need iptables (one layer, stored once)
@@ -119,6 +141,12 @@ SYSTEM_IMAGES=(
 )
 # Images the sandbox runs outside the cluster, under the names in src/airwave/stack.json.
 HOST_IMAGES=("$(sj upstream_images.registry)")
+# Images the sandbox's workloads pull, under the names in stack.json: `hack/cluster.sh up` with OFFLINE=1 pushes them
+# to the local registry, which serves them to the nodes as a mirror of their upstream registry.
+CLUSTER_IMAGES=("$(sj upstream_images.postgres)" "$(sj upstream_images.minio)" "$(sj upstream_images.mc)"
+  "$(sj upstream_images.git_sync)")
+# Base images our own images (Tilt's airwave-airflow and airwave-spark builds) start FROM.
+BUILD_IMAGES=("$(sj upstream_images.airflow_base)" "$(sj upstream_images.spark_base)")
 
 build_images() {
   local h="$1" k8s="$BIN/kubernetes-$K8S_VERSION" c
@@ -161,6 +189,47 @@ VOLUME ["/var/lib/registry"]
 EXPOSE 5000
 ENTRYPOINT ["/bin/registry"]
 CMD ["serve", "/etc/distribution/config.yml"]' "$BIN/registry-$REGISTRY_VERSION/registry" "$ROOT/stack/images/registry/config.yml"
+}
+
+# The sandbox's own images, each stand-in under its upstream name; what they do not reproduce is said in their files.
+build_cluster_images() {
+  local img="$ROOT/stack/images" ours="$BIN/airwave" h
+  rootfs_image "$PY_BASE" "$SUITE" ca-certificates,python3,python3-venv,git,dumb-init "$(inputs_hash)"
+  rootfs_image "$PG_BASE" "$PG_SUITE" postgresql-17 "$(inputs_hash)"
+  # Airflow: 3.3.2 + our providers by pip (constraints.txt), user/home/entrypoint as the official image. pip trusts
+  # BUILD_CA_CERT (default PIP_CERT) during the build, for networks whose egress proxy re-signs TLS (as hack/image.sh).
+  local ca="${BUILD_CA_CERT:-${PIP_CERT:-}}"
+  if [ -n "$ca" ]; then cp "$ca" "$AIRWAVE_CACHE/build-ca.pem"; else : > "$AIRWAVE_CACHE/build-ca.pem"; fi
+  image "$(sj upstream_images.airflow_base)" "$(inputs_hash "$img/airflow-base")" \
+    "$(cat "$img/airflow-base/Dockerfile")" "$img/airflow-base/constraints.txt" "$img/airflow-base/entrypoint" \
+    "$AIRWAVE_CACHE/build-ca.pem"
+  # Postgres 17 from Debian trixie with the official entrypoint's contract (POSTGRES_USER/_PASSWORD/_DB, PGDATA).
+  image "$(sj upstream_images.postgres)" "$(inputs_hash "$img/postgres")" "FROM $PG_BASE
+RUN rm -rf /etc/postgresql/17 /var/lib/postgresql/17   # the package's own cluster: ours is initdb'd in PGDATA
+COPY docker-entrypoint.sh /usr/local/bin/
+ENV PATH=/usr/lib/postgresql/17/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
+    PGDATA=/var/lib/postgresql/data
+STOPSIGNAL SIGINT
+EXPOSE 5432
+ENTRYPOINT [\"docker-entrypoint.sh\"]
+CMD [\"postgres\"]" "$img/postgres/docker-entrypoint.sh"
+  # MinIO and mc: static Go binaries with busybox's sh (the buckets Job runs `sh -ec`), as the upstream images.
+  image "$(sj upstream_images.minio)" "$(inputs_hash "$BIN/minio-$MINIO_VERSION")" 'FROM localhost/airwave-busybox:1.35.0
+COPY minio /usr/bin/minio
+EXPOSE 9000
+ENTRYPOINT ["/usr/bin/minio"]' "$BIN/minio-$MINIO_VERSION/minio"
+  image "$(sj upstream_images.mc)" "$(inputs_hash)" 'FROM localhost/airwave-busybox:1.35.0
+COPY mc /usr/bin/mc
+ENTRYPOINT ["/usr/bin/mc"]' "$BIN/mc-$MC_VERSION/mc"
+  # git-sync: our stand-in (stack/images/git-sync) + Debian's git, as uid 65533 like the real image.
+  h="$(inputs_hash "$img/git-sync")"
+  image "$(sj upstream_images.git_sync)" "$h" "FROM $PY_BASE
+COPY git-sync /git-sync
+USER 65533:65533
+ENTRYPOINT [\"/git-sync\"]" "$ours/git-sync"
+  # Spark: hack/base-image.sh's bookworm + OpenJDK 17 stand-in for the Temurin base.
+  $DOCKER image inspect localhost/airwave-spark-base:bookworm >/dev/null 2>&1 || "$ROOT/hack/base-image.sh" >&2
+  $DOCKER tag localhost/airwave-spark-base:bookworm "$(sj upstream_images.spark_base)"
 }
 
 # The node: our files and binaries on the base, then the system images imported into its containerd the way kind
@@ -218,10 +287,13 @@ case "${1:-build}" in
          "$ROOT/stack/images/cni" "$ROOT/stack/images/registry")"
     build_images "$h"
     build_node "$h"
+    build_cluster_images
+    $DOCKER image prune -f --filter label=airwave.inputs >/dev/null   # the previous builds, now untagged
     log "offline images ready; node image: $NODE_IMAGE"
     echo "$NODE_IMAGE" ;;
   binaries) build_packages; build_binaries ;;
-  list) printf '%s\n' "$NODE_IMAGE" "${SYSTEM_IMAGES[@]}" "${HOST_IMAGES[@]}" ;;
+  list) printf '%s\n' "$NODE_IMAGE" "${SYSTEM_IMAGES[@]}" "${HOST_IMAGES[@]}" "${CLUSTER_IMAGES[@]}" "${BUILD_IMAGES[@]}" ;;
+  cluster-images) printf '%s\n' "${CLUSTER_IMAGES[@]}" ;;
   node-image) echo "$NODE_IMAGE" ;;
-  *) die "usage: $0 [build|binaries|list|node-image]" ;;
+  *) die "usage: $0 [build|binaries|list|cluster-images|node-image]" ;;
 esac

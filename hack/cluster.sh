@@ -4,6 +4,7 @@
 #   hack/cluster.sh down    delete the cluster and the registry container: nothing keeps running
 #   hack/cluster.sh status  what exists
 #   hack/cluster.sh check-registry  the registry answers and is advertised in the cluster
+#   hack/cluster.sh dump DIR        what explains a failure: pods, events, every pod's logs, `kind export logs`
 # AIRWAVE_PROFILE=lite creates a single-node cluster (see docs/stack.md). OFFLINE=1 (machines that reach no
 # container registry, e.g. our CI): the node image is ours (hack/offline-images.sh, KIND_NODE_IMAGE) and pulls from
 # docker.io, quay.io and registry.k8s.io are served by the local registry (stack/registry/mirror-hosts.toml).
@@ -32,6 +33,19 @@ registry_up() {
     $DOCKER run -d --restart=always --name "$REG_NAME" \
       -p "127.0.0.1:$REG_HOST_PORT:$REG_PORT" "$(upstream_image registry)" >/dev/null
   fi
+}
+
+# OFFLINE=1: the images our workloads pull (hack/offline-images.sh cluster-images), pushed under their full upstream
+# name, e.g. localhost:5001/quay.io/minio/minio:TAG, which the nodes' mirror config serves for quay.io/minio/minio:TAG.
+push_offline_images() {
+  local img
+  for _ in $(seq 30); do curl -fsS "http://$REG_HOST/v2/" >/dev/null 2>&1 && break; sleep 1; done
+  for img in $("$ROOT/hack/offline-images.sh" cluster-images); do
+    $DOCKER image inspect "$img" >/dev/null 2>&1 || die "$img missing: run make offline-images"
+    $DOCKER tag "$img" "$REG_HOST/$img"
+    $DOCKER push -q "$REG_HOST/$img" >/dev/null || die "pushing $REG_HOST/$img failed"
+  done
+  log "offline images pushed to $REG_HOST"
 }
 
 cluster_up() {
@@ -65,7 +79,7 @@ cluster_up() {
 }
 
 case "${1:-}" in
-  up) registry_up; cluster_up; log "cluster $CLUSTER ready (context $KUBE_CONTEXT), registry $REG_HOST" ;;
+  up) registry_up; [ "${OFFLINE:-}" != 1 ] || push_offline_images; cluster_up; log "cluster $CLUSTER ready (context $KUBE_CONTEXT), registry $REG_HOST" ;;
   down)
     $KIND delete cluster --name "$CLUSTER" || true
     $DOCKER rm -f "$REG_NAME" >/dev/null 2>&1 || true
@@ -87,5 +101,14 @@ case "${1:-}" in
     "$KUBECTL" --context "$KUBE_CONTEXT" -n kube-public get configmap local-registry-hosting >/dev/null ||
       die "local-registry-hosting ConfigMap missing: run hack/cluster.sh up"
     echo "registry $REG_HOST: $catalog" ;;
-  *) die "usage: $0 up|down|status|check-registry" ;;
+  dump)
+    dir="${2:?usage: $0 dump DIR}"; mkdir -p "$dir/pods"
+    "$KUBECTL" --context "$KUBE_CONTEXT" get nodes,pods -A -o wide > "$dir/pods.txt" 2>&1 || true
+    "$KUBECTL" --context "$KUBE_CONTEXT" get events -A --sort-by=.lastTimestamp > "$dir/events.txt" 2>&1 || true
+    for pod in $(kc get pods -o name 2>/dev/null); do
+      kc logs "$pod" --all-containers --prefix --previous=false > "$dir/pods/${pod#pod/}.log" 2>&1 || true
+    done
+    $KIND export logs --name "$CLUSTER" "$dir/kind" >/dev/null 2>&1 || true
+    log "logs of $CLUSTER in $dir" ;;
+  *) die "usage: $0 up|down|status|check-registry|dump DIR" ;;
 esac

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build (and push) one of our images under the fixed name in stack.json (images.*:images.tag).
+# Build (and push) one of our images under the fixed name in stack.json (images.*:images.tag), or under REF.
 #   hack/image.sh airflow|spark [--push]
+#   hack/image.sh airflow|spark --tag REF     (Tilt's custom_build: REF is $EXPECTED_REF; Tilt tags by content, pushes)
 # Base images: stack.json upstream_images.{airflow,spark}_base, or AIRFLOW_BASE_IMAGE /
 # SPARK_BASE_IMAGE. PIP_INDEX_URL is passed on to the Spark build when set; BUILD_CA_CERT (default: PIP_CERT) is a
 # CA bundle file pip trusts inside the Spark build (TLS-intercepting proxies). DOCKER_BUILD_ARGS: extra `docker
@@ -12,7 +13,8 @@ set -euo pipefail
 
 DOCKER="${DOCKER:-docker}"
 which="${1:-}"; push="${2:-}"
-ref="$(sj "images.$which" 2>/dev/null || die "usage: $0 airflow|spark [--push]"):$(sj images.tag)"
+ref="$(sj "images.$which" 2>/dev/null || die "usage: $0 airflow|spark [--push|--tag REF]"):$(sj images.tag)"
+if [ "$push" = --tag ]; then ref="${3:?usage: $0 airflow|spark --tag REF}"; push=; fi
 ctx="$(mktemp -d)"; trap 'rm -rf "$ctx"' EXIT
 cp -r "$ROOT/stack/images/$which/." "$ctx/"
 args=()
@@ -34,7 +36,7 @@ case "$which" in
     else
       : > "$ctx/build-ca.pem"
     fi ;;
-  *) die "usage: $0 airflow|spark [--push]" ;;
+  *) die "usage: $0 airflow|spark [--push|--tag REF]" ;;
 esac
 log "building $ref"
 # shellcheck disable=SC2086  # DOCKER_BUILD_ARGS is a list of flags

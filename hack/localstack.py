@@ -209,9 +209,10 @@ def airflow_env(home: Path, dags_folder: Path, config: dict[str, str], extra: di
 @contextlib.contextmanager
 def airflow(home: Path, env: dict, passwords_json: str, user: str = "admin", password: str = "admin",
             components: tuple[str, ...] = ("dag-processor",)):
-    """`airflow db migrate`, then the api-server plus `components`; yields a logged-in hack/e2e.py client."""
-    sys.path.insert(0, str(ROOT / "hack"))
-    import e2e  # hack/e2e.py: the REST client `make e2e` uses
+    """`airflow db migrate`, then the api-server plus `components`; yields a logged-in client, the one `make e2e`
+    uses (tests/support/sandbox.py: apache-airflow-client)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from support.sandbox import Airflow
 
     home.mkdir(parents=True, exist_ok=True)
     (home / "passwords.json").write_text(passwords_json)  # what the api-server container's command does
@@ -224,7 +225,7 @@ def airflow(home: Path, env: dict, passwords_json: str, user: str = "admin", pas
         deadline = time.monotonic() + 180
         while True:
             try:
-                af = e2e.Airflow(f"http://127.0.0.1:{port}", user, password)
+                af = Airflow(f"http://127.0.0.1:{port}", user, password)
                 break
             except OSError:
                 if time.monotonic() > deadline or any(p.poll() is not None for p in procs):

@@ -17,8 +17,6 @@ TILT_MODE ?= up
 # OFFLINE=1: our node image and registry mirrors for machines that reach no container registry (our CI); build
 # them first with `make offline-images`.
 OFFLINE ?=
-# make e2e also measures saved-DAG -> parsed latency by default (target < 15 s).
-E2E_ARGS ?= --measure-dag-sync
 
 export KIND KUBECTL TILT KUSTOMIZE DOCKER AIRWAVE_PROFILE OFFLINE
 export MINIO_IMAGE MC_IMAGE POSTGRES_IMAGE GIT_SYNC_IMAGE REGISTRY_IMAGE KIND_NODE_IMAGE AIRFLOW_BASE_IMAGE SPARK_BASE_IMAGE
@@ -49,8 +47,10 @@ logs:
 	$(KUBECTL) --context kind-airwave -n airwave logs --all-containers --prefix --tail=200 \
 	  -l app.kubernetes.io/part-of=airwave --max-log-requests=20
 
-e2e:
-	python3 hack/e2e.py $(E2E_ARGS)
+# The pipeline through Airflow on the running sandbox, its Spark clusters, the DAG edit loop and the faults it must
+# survive (tests/stack/test_e2e.py). Measurements go to out/e2e/metrics.json.
+e2e: env
+	$(PY) -m pytest -q -ra -s -m e2e tests/stack/test_e2e.py $(PYTEST_ARGS)
 
 doctor:
 	hack/doctor.sh

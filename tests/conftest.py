@@ -9,7 +9,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a test that reaches for the hub 
 # The caller's object-store settings (a real AWS account, a running sandbox) must not steer the tests: the
 # MinIO tests set their own.
 for _var in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-             "AWS_SESSION_TOKEN", "AWS_PROFILE", "AIRWAVE_SPARK_JARS"):
+             "AWS_SESSION_TOKEN", "AWS_PROFILE", "AIRWAVE_SPARK_JARS", "AIRWAVE_SPARK_IMAGE",
+             "AIRWAVE_SPARK_CPU_REQUEST_PER_CORE"):
     os.environ.pop(_var, None)
 
 

@@ -150,3 +150,22 @@ def test_cluster_shape_rejects_nonsense(bad):
 def test_cluster_shape_coerces_rendered_templates():
     assert ClusterShape.coerce("2", "3", " 4g ", "1g") == ClusterShape(2, 3, "4g", "1g")
     assert specs.mebibytes("512m") == 512 and specs.mebibytes("2g") == 2048
+
+
+def test_image_and_cpu_request_come_from_the_deployment(monkeypatch):
+    """The sandbox hands the exact Spark image ref and a CPU request per core through the worker's environment."""
+    monkeypatch.setenv(specs.SPARK_IMAGE_ENV, "localhost:5001/airwave-spark:tilt-0123456789abcdef")
+    monkeypatch.setenv(specs.CPU_REQUEST_ENV, "400m")
+    conf = k8s_conf()
+    assert conf["spark.kubernetes.container.image"] == "localhost:5001/airwave-spark:tilt-0123456789abcdef"
+    shape = specs.ClusterShape(executors=2, executor_cores=3)
+    conf = specs.kubernetes_spark_conf(app_name="a", shape=shape, pod_name_prefix="p")
+    assert conf["spark.kubernetes.executor.request.cores"] == "1200m" and conf["spark.executor.cores"] == "3"
+    pod = specs.driver_pod_spec(args=[], shape=shape)
+    assert pod["spec"]["containers"][0]["resources"]["requests"]["cpu"] == "400m"
+    monkeypatch.setenv(specs.CPU_REQUEST_ENV, "2")
+    assert specs.cpu_request_millis() == 2000
+    for bad in ("0", "half", "1.5"):
+        monkeypatch.setenv(specs.CPU_REQUEST_ENV, bad)
+        with pytest.raises(ValueError, match=specs.CPU_REQUEST_ENV):
+            specs.cpu_request_millis()

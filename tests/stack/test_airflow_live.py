@@ -1,4 +1,4 @@
-"""hack/e2e.py's REST calls and the DAG delivery path, against a real Airflow 3.3 on this machine (SQLite, no
+"""The e2e's Airflow client (tests/support/sandbox.py) and the DAG delivery path, against a real Airflow 3.3 on this machine (SQLite, no
 cluster; hack/localstack.py): hack/push-dags.sh -> the git server -> a git-sync-style poller -> dag-processor ->
 api-server, with the auth and dag-processor settings taken from the rendered stack. Proves the login (passwords
 file, as the api-server container does it), pause/trigger/state calls, that the real DAGs parse from the synced
@@ -9,11 +9,14 @@ from __future__ import annotations
 import sys
 
 import pytest
+import requests
+from airflow_client.client import DAGPatchBody, TriggerDAGRunPostBody
+
+from support.sandbox import Airflow
 
 from .conftest import ROOT, find
 
 sys.path.insert(0, str(ROOT / "hack"))
-import e2e  # noqa: E402
 import localstack  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -46,24 +49,25 @@ def airflow(rendered, tmp_path_factory):
                 yield af, work, push
 
 
-def test_login_trigger_and_state_calls_of_the_e2e_driver(airflow):
+def test_login_trigger_and_state_calls_of_the_e2e_client(airflow):
     af, _, _ = airflow
     assert af.wait_dag("asr_pipeline", timeout=180) >= 0
-    assert af.call("PATCH", "/dags/asr_pipeline", {"is_paused": False})["is_paused"] is False
-    run = af.call("POST", "/dags/asr_pipeline/dagRuns", {"logical_date": None, "conf": {"input": "s3a://raw/x/"}})
-    assert run["conf"] == {"input": "s3a://raw/x/"} and run["state"] in ("queued", "running", "success")
-    got = af.call("GET", f"/dags/asr_pipeline/dagRuns/{run['dag_run_id']}")
-    assert got["dag_run_id"] == run["dag_run_id"]
-    assert "task_instances" in af.call("GET", f"/dags/asr_pipeline/dagRuns/{run['dag_run_id']}/taskInstances")
-    with pytest.raises(Exception, match="401"):
-        e2e.Airflow(af.base, "admin", "wrong-password")
+    assert af.dags.patch_dag("asr_pipeline", DAGPatchBody(is_paused=False)).is_paused is False
+    run = af.runs.trigger_dag_run("asr_pipeline", TriggerDAGRunPostBody(logical_date=None,
+                                                                         conf={"input": "s3a://raw/x/"}))
+    assert run.conf == {"input": "s3a://raw/x/"} and run.state.value in ("queued", "running", "success")
+    assert af.runs.get_dag_run("asr_pipeline", run.dag_run_id).dag_run_id == run.dag_run_id
+    assert af.run_state("asr_pipeline", run.dag_run_id) in ("queued", "running", "success", "failed")
+    assert isinstance(af.task_states("asr_pipeline", run.dag_run_id), dict)
+    with pytest.raises(requests.HTTPError, match="401"):
+        Airflow(af.base, "admin", "wrong-password")
 
 
 def test_the_repo_dags_parse_from_the_synced_layout(airflow):
     af, _, _ = airflow
     for dag_id in ("asr_pipeline", "audio_retention", "production_sampling"):
         af.wait_dag(dag_id, timeout=180)
-    assert not af.call("GET", "/importErrors")["import_errors"]
+    assert not af.import_errors.get_import_errors().import_errors
 
 
 def test_a_pushed_dag_file_gets_parsed(airflow):

@@ -25,7 +25,7 @@ class TiltError(Exception):
 def run_tiltfile(env: dict[str, str] | None = None, context: str | None = None) -> dict:
     env = dict(env or {})
     env.setdefault("KUSTOMIZE", kustomize_bin())
-    rec = {"k8s_yaml": [], "k8s_resource": [], "local_resource": [], "context": None}
+    rec = {"k8s_yaml": [], "k8s_resource": [], "local_resource": [], "custom_build": [], "context": None}
     g: dict = {}
 
     def read_json(path, default=None):
@@ -60,6 +60,12 @@ def run_tiltfile(env: dict[str, str] | None = None, context: str | None = None) 
         rec["k8s_resource"].append(dict(workload=workload, new_name=new_name, resource_deps=resource_deps,
                                         objects=objects, links=links, labels=labels))
 
+    def custom_build(ref, command, deps, tag="", disable_push=False, skips_local_docker=False, live_update=[],
+                     match_in_env_vars=False, ignore=[], entrypoint=[], command_bat_val="", outputs_image_ref_to="",
+                     command_bat="", image_deps=[], env={}, dir=""):
+        rec["custom_build"].append(dict(ref=ref, command=command, deps=deps, ignore=ignore, tag=tag,
+                                        match_in_env_vars=match_in_env_vars))
+
     def version_settings(check_updates=True, constraint=""):
         pass
 
@@ -82,6 +88,7 @@ def run_tiltfile(env: dict[str, str] | None = None, context: str | None = None) 
         "k8s_context": lambda: context or f"kind-{stack_json()['cluster_name']}",
         "allow_k8s_contexts": allow_k8s_contexts,
         "update_settings": update_settings,
+        "secret_settings": lambda disable_scrub=False: None,
         "fail": fail,
         "load": load,
         "os": types.SimpleNamespace(getenv=lambda k, d=None: env.get(k, d)),
@@ -91,6 +98,7 @@ def run_tiltfile(env: dict[str, str] | None = None, context: str | None = None) 
         "k8s_yaml": k8s_yaml,
         "k8s_resource": k8s_resource,
         "local_resource": local_resource,
+        "custom_build": custom_build,
         "link": link,
         "TRIGGER_MODE_MANUAL": "manual",
     }
@@ -159,16 +167,31 @@ def test_dependencies_exist_and_have_no_cycle(tilt):
                 chain |= set(deps[n])
                 todo += deps[n]
             assert "stack-config" in chain, r["workload"]
-    uses_airflow_image = {d["metadata"]["name"] for d in tilt["k8s_yaml"] if d["kind"] in WORKLOAD_KINDS
-                          and any(c["image"].startswith(stack_json()["images"]["airflow"])
-                                  for c in d["spec"]["template"]["spec"]["containers"])}
-    for name in uses_airflow_image:
-        chain, todo = set(), [name]
-        while todo:
-            n = todo.pop()
-            chain |= set(deps[n])
-            todo += deps[n]
-        assert "airflow-image" in chain, name
+
+
+def env_values(doc: dict) -> set[str]:
+    spec = doc["spec"]["template"]["spec"]
+    return {e.get("value", "") for c in spec["containers"] + spec.get("initContainers", []) for e in c.get("env", [])}
+
+
+def test_images_are_built_by_tilt_with_content_tags(tilt, stack):
+    """Tilt builds both images (no fixed tag: content-addressed) and swaps the exact ref into container images and
+    env vars; the Spark image is only named in the scheduler's env, which hands it to every worker pod."""
+    builds = {b["ref"]: b for b in tilt["custom_build"]}
+    assert set(builds) == {stack["images"]["airflow"], stack["images"]["spark"]}
+    workloads = [d for d in tilt["k8s_yaml"] if d["kind"] in WORKLOAD_KINDS]
+    for ref, b in builds.items():
+        assert b["match_in_env_vars"] and not b["tag"], ref
+        assert "$EXPECTED_REF" in b["command"], ref
+        tok = shlex.split(b["command"].split("&&")[-1])[0]
+        assert os.access(ROOT / tok, os.X_OK), tok
+        for dep in b["deps"]:
+            assert (ROOT / dep).exists(), f"{ref}: watched path {dep} does not exist"
+    (scheduler,) = [d for d in workloads if d["metadata"]["name"] == "airflow-scheduler"]
+    env = {e["name"]: e.get("value") for e in scheduler["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["AIRWAVE_AIRFLOW_IMAGE"].startswith(stack["images"]["airflow"] + ":")
+    assert env["AIRWAVE_SPARK_IMAGE"].startswith(stack["images"]["spark"] + ":")
+    assert not any(r["name"].endswith("-image") for r in tilt["local_resource"])  # no second build path
 
 
 def test_local_resources_run_scripts_that_exist(tilt):
@@ -191,7 +214,7 @@ def test_links_and_upload_use_stack_json(tilt, stack):
     upload = shlex.split(res["sample-data"]["cmd"])
     bucket = upload[-1].split("/")[2]
     assert bucket in stack["minio"]["buckets"]
-    assert "airflow-image" in res and "spark-image" in res and "dags-push" in res
+    assert "dags-push" in res
 
 
 def test_image_override_by_env(stack):

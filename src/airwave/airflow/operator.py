@@ -89,6 +89,7 @@ class SparkClusterOperator(KubernetesPodOperator):
         super().__init__(
             image=image or specs.spark_image(stack), pool=pool or stack["airflow"]["spark_pool"], **kwargs
         )
+        self.explicit_image = image
         self.application_args = application_args
         self.executors = executors
         self.executor_cores = executor_cores
@@ -184,6 +185,8 @@ class SparkClusterOperator(KubernetesPodOperator):
     def prepare_pod(self, context) -> None:
         """Fill the KubernetesPodOperator's pod from the pure spec (called just before it builds the pod)."""
         ti = context["ti"]
+        if not self.explicit_image:  # the ref this worker pod was given now, not whatever held at parse time
+            self.image = specs.spark_image()
         shape = self.shape()
         template_file = specs.EXECUTOR_TEMPLATE_RUNTIME_PATH if self.executor_pod_template else None
         conf = specs.kubernetes_spark_conf(

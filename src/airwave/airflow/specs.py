@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,7 +33,29 @@ def stack() -> dict:
     return json.loads(resources.files("airwave").joinpath("stack.json").read_text())
 
 
+SPARK_IMAGE_ENV = "AIRWAVE_SPARK_IMAGE"
+# CPU the driver pod and each executor core request from the scheduler. Default: a whole core, as Spark asks. The
+# kind sandbox sets less (stack/airflow/config.yaml): its nodes each report every host CPU, so requests there
+# count the same cores twice, and a 2-CPU machine could not place a driver and two executors at a full core each.
+CPU_REQUEST_ENV = "AIRWAVE_SPARK_CPU_REQUEST_PER_CORE"
+
+
+def cpu_request_millis() -> int:
+    """Millicores per Spark core, from AIRWAVE_SPARK_CPU_REQUEST_PER_CORE ("400m" or "1"; default 1000)."""
+    raw = os.environ.get(CPU_REQUEST_ENV, "").strip()
+    if not raw:
+        return 1000
+    m = re.fullmatch(r"(\d+)(m?)", raw)
+    if not m or int(m.group(1)) == 0:
+        raise ValueError(f"{CPU_REQUEST_ENV} must be a CPU quantity like 400m or 1, got {raw!r}")
+    return int(m.group(1)) * (1 if m.group(2) else 1000)
+
+
 def spark_image(s: dict | None = None) -> str:
+    """The exact Spark image ref the deployment hands this process (on kind: Tilt's content-addressed build, set on
+    each worker pod by the scheduler, see stack/images/airflow/airflow_local_settings.py), else stack.json's tag."""
+    if os.environ.get(SPARK_IMAGE_ENV):
+        return os.environ[SPARK_IMAGE_ENV]
     s = s or stack()
     return f"{s['images']['spark']}:{s['images']['tag']}"
 
@@ -183,8 +206,10 @@ def kubernetes_spark_conf(
         "spark.kubernetes.authenticate.caCertFile": f"{SA_DIR}/ca.crt",
         "spark.kubernetes.authenticate.oauthTokenFile": f"{SA_DIR}/token",
         "spark.kubernetes.authenticate.driver.serviceAccountName": sp["service_account"],
-        # Executors reach the driver by pod IP (pods have no DNS name without a Service).
+        # Executors reach the driver by pod IP (pods have no DNS name without a Service): spark.driver.host. Spark
+        # 4.1+ would otherwise hand them the bind address (0.0.0.0) in client mode.
         "spark.driver.host": "$(POD_IP)",
+        "spark.kubernetes.executor.useDriverPodIP": "false",
         "spark.driver.bindAddress": "0.0.0.0",
         "spark.driver.port": str(sp["driver_port"]),
         "spark.blockManager.port": str(sp["block_manager_port"]),
@@ -195,7 +220,8 @@ def kubernetes_spark_conf(
         "spark.kubernetes.executor.deleteOnTermination": "true",
         "spark.executor.instances": str(shape.executors),
         "spark.executor.cores": str(shape.executor_cores),
-        "spark.kubernetes.executor.request.cores": str(shape.executor_cores),
+        # Only the pod's CPU request; spark.executor.cores still sets how many tasks an executor runs at once.
+        "spark.kubernetes.executor.request.cores": f"{shape.executor_cores * cpu_request_millis()}m",
         "spark.executor.memory": shape.executor_memory,
         # The executor's Python workers (faster-whisper models) live outside the JVM heap.
         "spark.executor.memoryOverheadFactor": "0.4",
@@ -296,7 +322,7 @@ def driver_pod_spec(
             {"name": "spark-ui", "containerPort": sp["ui_port"]},
         ],
         "resources": {
-            "requests": {"cpu": "1", "memory": f"{pod_mib}Mi"},
+            "requests": {"cpu": f"{cpu_request_millis()}m", "memory": f"{pod_mib}Mi"},
             "limits": {"memory": f"{pod_mib}Mi"},
         },
         "volumeMounts": [{"name": "executor-pod-template", "mountPath": template_dir, "readOnly": True}],

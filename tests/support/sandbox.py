@@ -1,0 +1,187 @@
+"""The running sandbox (`make up`) as the e2e tests see it, through the ecosystem's clients: Airflow's REST API with
+the official `apache-airflow-client`, MinIO with pyarrow's S3 filesystem (the cluster's own credentials, never the
+user's AWS ones), pods with the official Kubernetes client."""
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+from airflow_client import client as af
+from kubernetes import client as k8s, config as kconfig
+from pyarrow import fs as pafs
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK = json.loads((ROOT / "src" / "airwave" / "stack.json").read_text())
+NS = STACK["namespace"]
+CONTEXT = f"kind-{STACK['cluster_name']}"
+AIRFLOW_URL = f"http://localhost:{STACK['airflow']['host_port']}"
+# The tasks whose work runs on Spark executors (evaluate goes through the same operator but is plain Python in its
+# driver pod: it starts no executors).
+SPARK_TASKS = ("preprocess", "transcribe", "postprocess")
+
+
+def log(msg: str) -> None:
+    print(f"[e2e {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def kube() -> k8s.CoreV1Api:
+    return k8s.CoreV1Api(kconfig.new_client_from_config(context=CONTEXT))
+
+
+def api_client() -> k8s.ApiClient:
+    return kconfig.new_client_from_config(context=CONTEXT)
+
+
+class Airflow:
+    """Airflow 3's public REST API (SimpleAuthManager admin/admin: a JWT from /auth/token, then the official client)."""
+
+    def __init__(self, base: str = AIRFLOW_URL, user: str = "admin", password: str = "admin"):
+        self.base = base
+        r = requests.post(f"{base}/auth/token", json={"username": user, "password": password}, timeout=30)
+        r.raise_for_status()
+        self.client = af.ApiClient(af.Configuration(host=base, access_token=r.json()["access_token"]))
+        self.dags = af.DAGApi(self.client)
+        self.runs = af.DagRunApi(self.client)
+        self.tis = af.TaskInstanceApi(self.client)
+        self.import_errors = af.ImportErrorApi(self.client)
+
+    def wait_dag(self, dag_id: str, timeout: float) -> float:
+        """Seconds until the API knows the DAG (the dag-processor parsed it)."""
+        t0 = time.monotonic()
+        while True:
+            try:
+                self.dags.get_dag(dag_id)
+                return time.monotonic() - t0
+            except af.ApiException as e:
+                if e.status != 404 or time.monotonic() - t0 > timeout:
+                    raise
+            time.sleep(0.5)
+
+    def trigger(self, dag_id: str, conf: dict) -> str:
+        self.dags.patch_dag(dag_id, af.DAGPatchBody(is_paused=False))
+        run = self.runs.trigger_dag_run(dag_id, af.TriggerDAGRunPostBody(logical_date=None, conf=conf))
+        return run.dag_run_id
+
+    def run_state(self, dag_id: str, run_id: str) -> str:
+        return str(self.runs.get_dag_run(dag_id, run_id).state.value)
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
+        tis = self.tis.get_task_instances(dag_id, run_id).task_instances
+        return {ti.task_id: (ti.state.value if ti.state else "none") for ti in tis}
+
+    def tries(self, dag_id: str, run_id: str) -> dict[str, int]:
+        tis = self.tis.get_task_instances(dag_id, run_id).task_instances
+        return {ti.task_id: ti.try_number for ti in tis}
+
+    def wait_run(self, dag_id: str, run_id: str, timeout: float, on_poll=None) -> str:
+        t0 = time.monotonic()
+        while True:
+            state = self.run_state(dag_id, run_id)
+            if state in ("success", "failed"):
+                return state
+            if time.monotonic() - t0 > timeout:
+                return f"still {state} after {timeout:.0f} s"
+            if on_poll:
+                on_poll()
+            time.sleep(3)
+
+
+def minio() -> pafs.S3FileSystem:
+    """MinIO through its host port, with the credentials of the cluster's Secret."""
+    secret = kube().read_namespaced_secret(STACK["minio"]["credentials_secret"], NS).data
+    key = {k: base64.b64decode(secret[v]).decode() for k, v in STACK["minio"]["credentials_keys"].items()}
+    return pafs.S3FileSystem(access_key=key["AWS_ACCESS_KEY_ID"], secret_key=key["AWS_SECRET_ACCESS_KEY"],
+                             endpoint_override=f"localhost:{STACK['minio']['host_port']}", scheme="http",
+                             region=STACK["minio"]["region"], force_virtual_addressing=False)
+
+
+def read_json(fs: pafs.FileSystem, path: str) -> dict:
+    with fs.open_input_stream(path) as f:
+        return json.loads(f.read())
+
+
+def list_files(fs: pafs.FileSystem, path: str) -> list[str]:
+    try:
+        infos = fs.get_file_info(pafs.FileSelector(path, recursive=True))
+    except FileNotFoundError:
+        return []
+    return sorted(i.path for i in infos if i.type == pafs.FileType.File)
+
+
+@dataclass
+class PodRecord:
+    name: str
+    role: str            # executor | driver | worker
+    node: str | None
+    owner: str | None    # the pod that owns it (executors: their driver)
+    task_id: str | None
+    run_id: str | None
+    labels: dict = field(default_factory=dict)
+    created: float | None = None   # epoch seconds
+    running: float | None = None   # when its container started running
+
+
+def classify(p: k8s.V1Pod) -> PodRecord | None:
+    labels = p.metadata.labels or {}
+    owners = [o.name for o in (p.metadata.owner_references or []) if o.kind == "Pod"]
+    ann = p.metadata.annotations or {}
+    if labels.get("spark-role") == "executor":
+        role = "executor"
+    elif labels.get("kubernetes_executor") == "True":
+        role = "worker"
+    elif labels.get("app.kubernetes.io/component") == "spark-driver" or labels.get("kubernetes_pod_operator"):
+        role = "driver"
+    else:
+        return None
+    started = [cs.state.running.started_at for cs in (p.status.container_statuses or [])
+               if cs.state and cs.state.running and cs.state.running.started_at]
+    return PodRecord(p.metadata.name, role, p.spec.node_name, owners[0] if owners else None,
+                     labels.get("task_id") or ann.get("task_id"), labels.get("run_id") or ann.get("run_id"), labels,
+                     p.metadata.creation_timestamp.timestamp() if p.metadata.creation_timestamp else None,
+                     started[0].timestamp() if started else None)
+
+
+class PodWatch:
+    """Polls the namespace every `period` s in the background and keeps every Spark/worker pod it has seen (the
+    latest view of each): what ran where and who owned it, for asserting after the run."""
+
+    def __init__(self, period: float = 2.0):
+        self.core = kube()
+        self.seen: dict[str, PodRecord] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self.period = period
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                for p in self.core.list_namespaced_pod(NS).items:
+                    rec = classify(p)
+                    if rec:
+                        old = self.seen.get(rec.name)
+                        if old and old.running and not rec.running:
+                            rec.running = old.running   # keep what we saw (a finished pod has no running state)
+                        self.seen[rec.name] = rec
+            except Exception as e:  # noqa: BLE001 (a blip of the API server must not end the watch)
+                log(f"pod watch: {e}")
+            self._stop.wait(self.period)
+
+    def __enter__(self) -> PodWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def role(self, role: str) -> list[PodRecord]:
+        return [r for r in list(self.seen.values()) if r.role == role]
+
+
+def live_pods(core: k8s.CoreV1Api) -> list[PodRecord]:
+    return [r for p in core.list_namespaced_pod(NS).items if (r := classify(p))]

@@ -21,7 +21,7 @@ OFFLINE ?=
 export KIND KUBECTL TILT KUSTOMIZE DOCKER AIRWAVE_PROFILE OFFLINE
 export MINIO_IMAGE MC_IMAGE POSTGRES_IMAGE GIT_SYNC_IMAGE REGISTRY_IMAGE KIND_NODE_IMAGE AIRFLOW_BASE_IMAGE SPARK_BASE_IMAGE
 
-.PHONY: up down status logs e2e doctor stack-tools k8s-backend-check offline-images kind-test
+.PHONY: up down status logs e2e doctor stack-tools offline-images kind-test
 
 # Installs only what is missing (a prepared/offline machine downloads nothing).
 stack-tools:
@@ -66,9 +66,3 @@ kind-test: env
 	@command -v "$(KIND)" >/dev/null || hack/tools.sh kind
 	@command -v "$(KUBECTL)" >/dev/null || hack/tools.sh kubectl
 	$(PY) -m pytest -q -ra -m kind tests/stack/test_kind_cluster.py $(PYTEST_ARGS)
-
-# The Kubernetes Spark backend without a cluster (e.g. a machine with no registry): a real API server, the Spark
-# image (hack/image.sh spark) and MinIO; a Docker stand-in runs the pods. Needs root (API server on :443).
-k8s-backend-check: env
-	@hack/tools.sh kustomize && hack/tools.sh minio && hack/tools.sh apiserver
-	$(PY) hack/k8s_backend_check.py

@@ -277,6 +277,13 @@ def running_executors(watch: sb.PodWatch, task: str) -> list[sb.PodRecord]:
     return [e for e in watch.role("executor") if e.owner in drivers and e.running]
 
 
+def delete_app_pod(core, app: str, grace: int | None = None) -> None:
+    """Delete the one pod of a Deployment (label app.kubernetes.io/name=app); its ReplicaSet starts a new one."""
+    (pod,) = core.list_namespaced_pod(sb.NS, label_selector=f"app.kubernetes.io/name={app}").items
+    sb.log(f"deleting {app} pod {pod.metadata.name}")
+    core.delete_namespaced_pod(pod.metadata.name, sb.NS, grace_period_seconds=grace)
+
+
 def same_transcripts(docs: dict, base: dict) -> None:
     assert {k: v["transcript"] for k, v in docs.items()} == {k: v["transcript"] for k, v in base.items()}
 
@@ -318,9 +325,7 @@ def test_fault_minio_restarted_between_tasks(stack, baseline):
 
     def restart_minio(run_id, watch):
         if airflow.task_states(DAG, run_id).get("preprocess") == "success":
-            (pod,) = core.list_namespaced_pod(sb.NS, label_selector="app.kubernetes.io/name=minio").items
-            sb.log(f"deleting MinIO pod {pod.metadata.name}")
-            core.delete_namespaced_pod(pod.metadata.name, sb.NS)
+            delete_app_pod(core, "minio")
             return True
         return False
     run = pipeline(airflow, f"e2e-fault-minio-{int(time.time())}", restart_minio)
@@ -332,9 +337,7 @@ def test_fault_scheduler_deleted_mid_run(stack, baseline):
 
     def kill_scheduler(run_id, watch):
         if running_executors(watch, "transcribe"):
-            (pod,) = core.list_namespaced_pod(sb.NS, label_selector="app.kubernetes.io/name=airflow-scheduler").items
-            sb.log(f"deleting scheduler pod {pod.metadata.name}")
-            core.delete_namespaced_pod(pod.metadata.name, sb.NS)
+            delete_app_pod(core, "airflow-scheduler")
             return True
         return False
     run = pipeline(airflow, f"e2e-fault-scheduler-{int(time.time())}", kill_scheduler)

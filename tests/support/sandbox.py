@@ -29,12 +29,12 @@ def log(msg: str) -> None:
     print(f"[e2e {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def kube() -> k8s.CoreV1Api:
-    return k8s.CoreV1Api(kconfig.new_client_from_config(context=CONTEXT))
-
-
 def api_client() -> k8s.ApiClient:
     return kconfig.new_client_from_config(context=CONTEXT)
+
+
+def kube() -> k8s.CoreV1Api:
+    return k8s.CoreV1Api(api_client())
 
 
 class Airflow:
@@ -73,10 +73,6 @@ class Airflow:
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
         tis = self.tis.get_task_instances(dag_id, run_id).task_instances
         return {ti.task_id: (ti.state.value if ti.state else "none") for ti in tis}
-
-    def tries(self, dag_id: str, run_id: str) -> dict[str, int]:
-        tis = self.tis.get_task_instances(dag_id, run_id).task_instances
-        return {ti.task_id: ti.try_number for ti in tis}
 
     def wait_run(self, dag_id: str, run_id: str, timeout: float, on_poll=None) -> str:
         t0 = time.monotonic()

@@ -28,7 +28,7 @@ node_file() { $DOCKER exec "$1" mkdir -p "$(dirname "$2")" && $DOCKER exec -i "$
 
 registry_up() {
   if [ "$($DOCKER inspect -f '{{.State.Running}}' "$REG_NAME" 2>/dev/null || true)" != true ]; then
-    $DOCKER rm -f "$REG_NAME" >/dev/null 2>&1 || true
+    $DOCKER rm -f -v "$REG_NAME" >/dev/null 2>&1 || true
     log "starting registry $REG_NAME on 127.0.0.1:$REG_HOST_PORT"
     $DOCKER run -d --restart=always --name "$REG_NAME" \
       -p "127.0.0.1:$REG_HOST_PORT:$REG_PORT" "$(upstream_image registry)" >/dev/null
@@ -82,7 +82,7 @@ case "${1:-}" in
   up) registry_up; [ "${OFFLINE:-}" != 1 ] || push_offline_images; cluster_up; log "cluster $CLUSTER ready (context $KUBE_CONTEXT), registry $REG_HOST" ;;
   down)
     $KIND delete cluster --name "$CLUSTER" || true
-    $DOCKER rm -f "$REG_NAME" >/dev/null 2>&1 || true
+    $DOCKER rm -f -v "$REG_NAME" >/dev/null 2>&1 || true
     # kind leaves its docker network behind; remove it unless another kind cluster still uses it.
     if [ -z "$($DOCKER network inspect kind -f '{{range .Containers}}{{.Name}} {{end}}' 2>/dev/null)" ]; then
       $DOCKER network rm kind >/dev/null 2>&1 || true

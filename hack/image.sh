@@ -45,3 +45,11 @@ if [ "$push" = --push ]; then
   log "pushing $ref"
   $DOCKER push "$ref"
 fi
+# Tilt tags every build anew (tilt-<hash>): drop the tags of earlier builds of this repository, or each `make up`
+# after an edit would keep another ~1-2.5 GB image on disk. Their layers shared with this build stay.
+if [[ "${ref##*:}" == tilt-* ]]; then
+  repo="${ref%:*}"; id="$($DOCKER image inspect -f '{{.Id}}' "$ref")"
+  $DOCKER images "$repo" --format '{{.Tag}} {{.ID}}' | while read -r tag short; do
+    [[ "$tag" == tilt-* && "$id" != *"$short"* ]] && $DOCKER rmi "$repo:$tag" >/dev/null 2>&1 || true
+  done
+fi

@@ -252,7 +252,7 @@ build_node() {
 
   log "preloading ${#SYSTEM_IMAGES[@]} system images into $NODE_IMAGE"
   local ctr="airwave-node-preload-$$" img
-  $DOCKER rm -f "$ctr" >/dev/null 2>&1 || true
+  $DOCKER rm -f -v "$ctr" >/dev/null 2>&1 || true
   $DOCKER run -d --init --name "$ctr" --entrypoint sleep localhost/airwave-node-stage infinity >/dev/null  # --init reaps
   $DOCKER exec "$ctr" sh -c 'containerd >/tmp/containerd.log 2>&1 &'
   for _ in $(seq 30); do $DOCKER exec "$ctr" ctr version >/dev/null 2>&1 && break; sleep 1; done
@@ -265,7 +265,7 @@ build_node() {
   $DOCKER exec "$ctr" sh -c 'pkill containerd; while pgrep -x containerd >/dev/null; do sleep 0.2; done; rm -rf /tmp/*'
   $DOCKER commit --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' --change 'CMD []' \
     --change "LABEL airwave.inputs=$h" "$ctr" "$NODE_IMAGE" >/dev/null
-  $DOCKER rm -f "$ctr" >/dev/null
+  $DOCKER rm -f -v "$ctr" >/dev/null
 }
 
 build_packages() {  # what the builds below take from Debian: runc's seccomp (cgo, pkg-config), the helper's busybox

@@ -3,15 +3,17 @@
 
 Needs the TTS tools `flite` and `espeak-ng` (apt-get install flite espeak-ng) and the project venv (PyAV, numpy).
 The generated audio is committed, so `make demo` and the tests need no TTS tools; rerun this only to change the set.
+Files that already exist are kept as they are (TTS builds differ between machines, so rebuilding would rewrite the
+committed audio): a rerun writes only the new ones, and manifest.json. `--force` rebuilds every file.
 
-    .venv/bin/python hack/make_sample_data.py sample_data
+    .venv/bin/python hack/make_sample_data.py sample_data [--force]
 """
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -51,7 +53,69 @@ CALLS = {
         ("customer", "awb", "Please send it to john dot smith at example dot com."),
         ("agent", "kal", "Done. You should receive it within a few minutes."),
     ],
+    # A multi-minute call: many turns, monologues and one-word answers, uneven pauses (LONG_GAPS), so each channel
+    # has many speech regions and its speech spans several 30 s chunks. The agent channel changes voice twice: a
+    # recorded notice at the start and a supervisor later on; the customer hands the phone to her husband once.
+    "call_004_long_billing_dispute": [
+        ("agent", "en-us", "This call may be recorded for quality and training purposes."),
+        ("agent", "slt", "Good afternoon, thank you for calling the billing department. My name is Sarah. "
+                         "Who am I speaking with today?"),
+        ("customer", "rms", "Hi Sarah, my name is Maria Lopez. I am calling about my last bill, because I think "
+                            "I have been charged twice for the same month and I would like to understand what "
+                            "happened before I pay anything else."),
+        ("agent", "slt", "I am sorry to hear that. I will look into it right away. "
+                         "Can I have your account number, please?"),
+        ("customer", "rms", "Yes. It is seven two zero four, nine one three, five five eight."),
+        ("agent", "slt", "Thank you, Maria. I have found your account. "
+                         "I can see a bill from the third of March for eighty nine dollars."),
+        ("customer", "rms", "Yes, that's right."),
+        ("agent", "slt", "I can also see a second payment of eighty nine dollars taken on the fifth of March."),
+        ("customer", "rms", "Exactly, that is the problem. I paid the first one online with my debit card, and then "
+                            "two days later the same amount came out of my bank account again by direct debit. "
+                            "I did not set up a direct debit, and nobody asked me about it. Now my bank account "
+                            "is overdrawn and the bank is charging me a fee for that as well."),
+        ("agent", "slt", "Okay."),
+        ("agent", "slt", "I understand. Let me check the payment history on your account. "
+                         "Please stay on the line."),
+        ("customer", "rms", "Sure, no problem."),
+        ("agent", "slt", "Thank you for waiting. It looks like a direct debit was added to your account when the "
+                         "new contract started in February. The system collected the monthly payment "
+                         "automatically, even though you had already paid the same bill with your card. "
+                         "So you are right, you were charged twice for the month of March."),
+        ("customer", "rms", "So can I get my money back?"),
+        ("agent", "slt", "Yes, you can. Because the refund is more than fifty dollars, my supervisor needs to "
+                         "approve it. Please hold while I transfer you."),
+        ("customer", "rms", "Okay."),
+        ("agent", "kal", "Hello, this is David, the billing supervisor. Sarah has explained the situation to me."),
+        ("customer", "rms", "Hello David. Thank you for taking the call."),
+        ("agent", "kal", "I have reviewed the account, and I agree that the second payment was taken by mistake. "
+                         "I have approved a refund of eighty nine dollars to the bank account it was taken from. "
+                         "I have also cancelled the direct debit, so it will not happen again. The refund "
+                         "should arrive within five working days."),
+        ("customer", "rms", "That is good news. What about the fee that my bank charged me?"),
+        ("agent", "kal", "How much was the bank fee?"),
+        ("customer", "rms", "Hold on, my husband has the letter from the bank. I will pass you over to him."),
+        ("customer", "awb", "Hello, the letter says the overdraft fee is twenty five dollars."),
+        ("agent", "kal", "Thank you. I will add a credit of twenty five dollars to the account "
+                         "to cover that fee."),
+        ("customer", "awb", "Thank you. Here is my wife again."),
+        ("agent", "kal", "So, to confirm, you will receive a refund of eighty nine dollars within five working "
+                         "days, and a credit of twenty five dollars will show on your next bill. "
+                         "I can send you a confirmation by email. "
+                         "Which email address should I use?"),
+        ("customer", "rms", "Please use maria dot lopez at example dot com."),
+        ("agent", "kal", "Done. Your reference number for this case is four four seven one."),
+        ("customer", "rms", "Four four seven one. Thank you, I have written it down."),
+        ("agent", "kal", "Is there anything else I can help you with today?"),
+        ("customer", "rms", "No, that is everything. Thank you for sorting this out so quickly."),
+        ("agent", "kal", "You are welcome. Have a good afternoon."),
+        ("customer", "rms", "You too. Goodbye."),
+    ],
 }
+
+# Pause after each turn of a call listed here, used in turn, cycling (other calls: GAP_S after every turn).
+LONG_GAPS = (0.8, 1.4, 0.6, 2.2, 0.4, 1.1, 1.9, 0.7, 2.5, 0.5, 1.2, 0.9, 1.6, 0.4, 2.0, 1.0, 0.6, 1.8, 0.5, 1.3)
+GAPS = {"call_004_long_billing_dispute": LONG_GAPS}
 
 # Mono recordings in other formats (voicemail-style, one speaker).
 MONO = {
@@ -102,28 +166,42 @@ def encode(path: Path, audio: np.ndarray, rate: int, fmt: str, codec: str, sampl
             c.mux(p)
 
 
-def main(out: Path) -> None:
+def main(out: Path, force: bool = False) -> None:
     out.mkdir(parents=True, exist_ok=True)
     refs: dict = {"schema": "airwave.references/v1", "calls": {}, "rejects": {}, "silent": []}
     rate = 8000  # telephony
+
+    def missing(fname: str) -> bool:
+        """Whether `fname` is to be (re)written: absent, or --force. The reference is recorded either way."""
+        if force or not (out / fname).exists():
+            print(f"writing {fname}")
+            return True
+        return False
+
     for name, turns in CALLS.items():
-        t = 0.5
-        placed = []
-        for role, voice, text in turns:
-            a = tts(voice, text, rate)
-            placed.append((0 if role == "agent" else 1, int(t * rate), a))
-            t += len(a) / rate + GAP_S
-        stereo = np.zeros((2, int((t + 0.5) * rate)), dtype=np.float32)
-        for ch, start, a in placed:
-            stereo[ch, start:start + len(a)] += 0.8 * a / max(1e-6, np.abs(a).max())
-        encode(out / f"{name}.wav", stereo, rate, "wav", "pcm_mulaw", "s16")
         refs["calls"][f"{name}.wav"] = {
             "channels": {
                 "agent": " ".join(x for r, _, x in turns if r == "agent"),
                 "customer": " ".join(x for r, _, x in turns if r == "customer"),
             }
         }
+        if not missing(f"{name}.wav"):
+            continue
+        gaps = GAPS.get(name, (GAP_S,))
+        t = 0.5
+        placed = []
+        for i, (role, voice, text) in enumerate(turns):
+            a = tts(voice, text, rate)
+            placed.append((0 if role == "agent" else 1, int(t * rate), a))
+            t += len(a) / rate + gaps[i % len(gaps)]
+        stereo = np.zeros((2, int((t + 0.5) * rate)), dtype=np.float32)
+        for ch, start, a in placed:
+            stereo[ch, start:start + len(a)] += 0.8 * a / max(1e-6, np.abs(a).max())
+        encode(out / f"{name}.wav", stereo, rate, "wav", "pcm_mulaw", "s16")
     for fname, (voice, text) in MONO.items():
+        refs["calls"][fname] = {"channels": {"mixed": text}}
+        if not missing(fname):
+            continue
         a = tts(voice, text, 16000)
         a = (0.8 * a / np.abs(a).max())[None, :]
         ext = fname.rsplit(".", 1)[1]
@@ -132,19 +210,26 @@ def main(out: Path) -> None:
             "ogg": ("ogg", "libvorbis", "fltp"), "m4a": ("ipod", "aac", "fltp"),
         }.get(ext, ("wav", "pcm_alaw" if "alaw" in fname else "pcm_s16le", "s16"))
         encode(out / fname, a, 16000, fmt, codec, sfmt)
-        refs["calls"][fname] = {"channels": {"mixed": text}}
     # Valid audio that is pure silence: must give no chunks and an empty transcript.
-    encode(out / "silence.wav", np.zeros((2, 8000 * 5), np.float32), 8000, "wav", "pcm_mulaw", "s16")
+    if missing("silence.wav"):
+        encode(out / "silence.wav", np.zeros((2, 8000 * 5), np.float32), 8000, "wav", "pcm_mulaw", "s16")
     refs["silent"].append("silence.wav")
     # Broken inputs: each must land in the rejects table with a reason, and the run must go on.
-    (out / "broken_empty.wav").write_bytes(b"")
-    (out / "broken_not_audio.mp3").write_bytes(b"This is a text file, not audio.\n" * 20)
-    good = (out / "call_001_card_payment.wav").read_bytes()
-    (out / "broken_truncated.wav").write_bytes(good[: len(good) // 5])
+    if missing("broken_empty.wav"):
+        (out / "broken_empty.wav").write_bytes(b"")
+    if missing("broken_not_audio.mp3"):
+        (out / "broken_not_audio.mp3").write_bytes(b"This is a text file, not audio.\n" * 20)
+    if missing("broken_truncated.wav"):
+        good = (out / "call_001_card_payment.wav").read_bytes()
+        (out / "broken_truncated.wav").write_bytes(good[: len(good) // 5])
     refs["rejects"] = {"broken_empty.wav": "empty", "broken_not_audio.mp3": "not_audio",
                        "broken_truncated.wav": "truncated"}
     (out / "manifest.json").write_text(json.dumps(refs, indent=2) + "\n")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "sample_data"))
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out", nargs="?", default="sample_data", type=Path)
+    ap.add_argument("--force", action="store_true", help="rebuild every file, also those that exist")
+    args = ap.parse_args()
+    main(args.out, force=args.force)

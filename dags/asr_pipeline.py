@@ -2,6 +2,7 @@
 ### asr_pipeline
 
 Batch speech-to-text for a folder/prefix of call recordings:
+**check_settings** (every param, before any Spark cluster; a bad one fails the run at once, without retries) ->
 **preprocess** (decode, split channels, VAD, chunks) -> **transcribe** (faster-whisper) -> **postprocess**
 (ordering, roles, PII redaction, JSON/SRT/VTT) -> **evaluate** (WER, only when a reference manifest exists).
 
@@ -67,6 +68,18 @@ with DAG(
         "postprocess_cluster": cluster_param(1, 1, "2g", "1g"),
     },
 ) as dag:
+    @task(doc_md="Every param checked before any Spark cluster starts; a bad one fails at once (not retried).")
+    def check_settings(params=None):
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from airwave import settings
+        from airwave.airflow.operator import configured_backend
+
+        try:  # the model lives in the Spark image on Kubernetes: there its driver checks it, before any executor
+            settings.check_run(params, model=configured_backend() == "local")
+        except settings.SettingsError as e:
+            raise AirflowFailException(f"bad setting: {e}") from None
+
     preprocess = SparkClusterOperator(
         task_id="preprocess",
         doc_md="Decode, split channels, resample, VAD; writes `preprocess/{chunks,rejects}`.",
@@ -101,4 +114,4 @@ with DAG(
         executors=1, executor_cores=1, executor_memory="1g", driver_memory="1g",
     )
 
-    preprocess >> transcribe >> postprocess >> has_references("{{ params.refs }}") >> evaluate
+    check_settings() >> preprocess >> transcribe >> postprocess >> has_references("{{ params.refs }}") >> evaluate

@@ -1,4 +1,6 @@
 import re
+import struct
+from pathlib import Path
 
 import pytest
 
@@ -6,6 +8,7 @@ from airwave import asr
 from airwave.asr import AsrConfig, resolve_model, transcribe_chunks
 from airwave.audio import decode
 from airwave.evaluate import normalise
+from airwave.settings import SettingsError
 from airwave.vad import chunk_channel
 from testlib import SAMPLE
 
@@ -26,12 +29,27 @@ def test_missing_model_fails_clearly_instead_of_downloading(tmp_path, monkeypatc
 
 
 def test_models_dir_resolves_other_models(tmp_path, monkeypatch):
+    real = Path(resolve_model("tiny.en")[0])
     d = tmp_path / "small.en"
     d.mkdir()
     for f in ("model.bin", "config.json", "tokenizer.json"):
-        (d / f).write_text("x")
+        (d / f).symlink_to(real / f)
     monkeypatch.setenv("AIRWAVE_MODELS_DIR", str(tmp_path))
     assert resolve_model("small.en") == (str(d), "small.en")
+
+
+@pytest.mark.parametrize("model_bin, says", [
+    (b"x", "not a CTranslate2"),  # junk where the weights should be
+    (struct.pack("<IH", 6, 16) + b"TransformerSpec\0" + b"\0" * 40, "a TransformerSpec model, not Whisper"),
+])
+def test_a_folder_that_is_not_a_whisper_model_is_refused(tmp_path, model_bin, says):
+    d = tmp_path / "m"
+    d.mkdir()
+    (d / "model.bin").write_bytes(model_bin)
+    (d / "config.json").write_text("{}")
+    (d / "tokenizer.json").write_text("{}")
+    with pytest.raises(SettingsError, match=says):
+        resolve_model(str(d))
 
 
 def test_batched_transcription_is_real_and_loads_the_model_once():

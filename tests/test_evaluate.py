@@ -2,6 +2,7 @@ import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from airwave.evaluate import evaluate, normalise
 
@@ -26,6 +27,9 @@ def test_wer_per_call_and_channel(tmp_path):
     refs.write_text(json.dumps({"calls": {
         "a.wav": {"channels": {"agent": "hello there how are you", "customer": "i am fine thank you"}},
         "b.wav": {"channels": {"agent": "two words"}}}, "silent": ["s.wav"]}))
+    with pytest.raises(SystemExit, match="transcribe stage has not finished"):
+        evaluate(str(tmp_path / "run"), str(refs))  # segments without the stage's _SUCCESS are never scored
+    (tmp_path / "run" / "transcribe" / "_SUCCESS").write_text("")
     rep = evaluate(str(tmp_path / "run"), str(refs))
     by = {(c["call_id"], c["role"]): c for c in rep["per_channel"]}
     assert by[("a.wav", "agent")]["wer"] == 0.0

@@ -10,6 +10,13 @@ def test_normalize():
     assert storage.normalize("rel") == "file://" + os.path.abspath("rel")
     assert storage.normalize("file:///x/y") == "file:///x/y"
     assert storage.normalize("s3://bucket/k") == "s3a://bucket/k"
+    # names are kept verbatim: nothing after # or ? is cut, nothing is percent-decoded
+    assert storage.normalize("/in/call#1.wav") == "file:///in/call#1.wav"
+    assert storage.normalize("file:///in/what?.wav") == "file:///in/what?.wav"
+    assert storage.normalize("s3://b/x/100%20 sure#2?.wav") == "s3a://b/x/100%20 sure#2?.wav"
+    assert storage.normalize("file:/in/a:b.wav") == "file:///in/a:b.wav"  # Hadoop's form
+    assert storage.relative("s3a://b/in/sub/call#1.wav", "s3://b/in/") == "sub/call#1.wav"
+    assert storage.relative("/in/a?.wav", "/in/a?.wav") == "a?.wav"
     with pytest.raises(ValueError, match="unsupported"):
         storage.normalize("gs://b/k")
 

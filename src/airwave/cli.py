@@ -10,9 +10,9 @@ import os
 import sys
 import time
 
+from . import settings
 from .asr import AsrConfig
-from .audio import DEFAULT_ROLES
-from .jobs.preprocess import DEFAULT_EXCLUDE
+from .settings import DEFAULT_EXCLUDE, DEFAULT_ROLES, SettingsError
 
 
 def _asr_args(p: argparse.ArgumentParser) -> None:
@@ -40,6 +40,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--roles", default=DEFAULT_ROLES, help="channel -> role map (default: %(default)s)")
     r.add_argument("--refs", help="reference manifest.json: also compute WER")
     r.add_argument("--exclude", default=DEFAULT_EXCLUDE, help="file-name globs that are not inputs (%(default)s)")
+    r.add_argument("--max-input-mb", type=float, help=f"larger files are rejected as too_large (default: "
+                   f"${settings.MAX_INPUT_ENV} or {settings.MAX_INPUT_MB})")
     _asr_args(r)
     s = sub.add_parser("stage", help="one stage (what spark-submit / Airflow runs)")
     ss = s.add_subparsers(dest="stage", required=True)
@@ -48,6 +50,7 @@ def parser() -> argparse.ArgumentParser:
     pre.add_argument("--out", required=True)
     pre.add_argument("--roles", default=DEFAULT_ROLES)
     pre.add_argument("--exclude", default=DEFAULT_EXCLUDE)
+    pre.add_argument("--max-input-mb", type=float)
     tr = ss.add_parser("transcribe")
     tr.add_argument("--out", required=True)
     _asr_args(tr)
@@ -59,8 +62,34 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def check(a) -> None:
+    """Every setting of this command line, before any Spark session (and so any cluster) starts."""
+    if a.cmd == "eval":
+        settings.check_location(a.run, "run")
+        settings.check_refs(a.refs)
+        return
+    if getattr(a, "out", None):
+        settings.check_location(a.out, "--out")
+    if a.cmd == "run" or a.stage == "preprocess":
+        settings.check_input(a.input, a.exclude)
+        settings.parse_roles(a.roles)
+        settings.max_input_bytes(a.max_input_mb)
+    if a.cmd == "run" and a.refs:
+        settings.check_refs(a.refs)
+    if a.cmd == "run" or a.stage == "transcribe":
+        from .asr import resolve_model
+
+        settings.check_asr(a.beam_size, a.compute_type, a.batch_size, a.cpu_threads)
+        resolve_model(a.model)
+
+
 def main(argv: list[str] | None = None) -> int:
     a = parser().parse_args(argv)
+    try:
+        check(a)
+    except SettingsError as e:
+        print(f"airwave: error: {e}", file=sys.stderr)
+        return settings.SETTINGS_ERROR_EXIT
     if a.cmd == "eval":
         from .evaluate import evaluate
 
@@ -74,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if a.cmd == "stage":
             if a.stage == "preprocess":
-                stats = preprocess.run(session, a.input, a.out, roles=a.roles, exclude=a.exclude)
+                stats = preprocess.run(session, a.input, a.out, roles=a.roles, exclude=a.exclude,
+                                       max_input_mb=a.max_input_mb)
             elif a.stage == "transcribe":
                 stats = transcribe.run(session, a.out, _asr_config(a))
             else:
@@ -102,7 +132,8 @@ def _run_all(session, a) -> int:
         print(f"[{i}/3] {name} done in {timings[name]:.1f}s", flush=True)
         return out
 
-    pre = step(1, "preprocess", lambda: preprocess.run(session, a.input, a.out, roles=a.roles, exclude=a.exclude))
+    pre = step(1, "preprocess", lambda: preprocess.run(session, a.input, a.out, roles=a.roles, exclude=a.exclude,
+                                                       max_input_mb=a.max_input_mb))
     tr = step(2, "transcribe", lambda: transcribe.run(session, a.out, _asr_config(a)))
     rep = step(3, "postprocess", lambda: postprocess.run(session, a.out))
     wall = time.time() - t0

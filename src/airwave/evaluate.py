@@ -43,7 +43,11 @@ def _score(refs: list[str], hyps: list[str]) -> dict:
 
 
 def evaluate(run_uri: str, refs_uri: str) -> dict:
-    refs = json.loads(storage.read_bytes(refs_uri))
+    from .jobs import require
+    from .settings import check_refs
+
+    refs = check_refs(refs_uri)
+    require(run_uri, "transcribe")  # only segments of a finished stage are scored
     hyps = load_hypotheses(run_uri)
     per_channel, per_call, all_r, all_h = [], {}, [], []
     for call_id, ref in sorted(refs.get("calls", {}).items()):

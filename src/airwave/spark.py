@@ -55,6 +55,15 @@ def under_spark_submit() -> bool:
     return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
+# local[N,F]: without F, local mode gives each task one attempt, so one crashed Python worker (OOM-killed, a
+# segfault in a decoder) fails the whole stage; F = 4 attempts, as spark.task.maxFailures gives a cluster.
+LOCAL_TASK_ATTEMPTS = 4
+
+
+def local_master(cores: int) -> str:
+    return f"local[{cores},{LOCAL_TASK_ATTEMPTS}]"
+
+
 def local_cores() -> int:
     return int(os.environ.get("AIRWAVE_SPARK_CORES") or os.cpu_count() or 1)
 
@@ -67,7 +76,7 @@ def session(app: str = "airwave", conf: dict[str, str] | None = None):
         # Workers must run the same interpreter (the venv with faster-whisper and airwave).
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-        b = b.master(os.environ.get("AIRWAVE_SPARK_MASTER", f"local[{local_cores()}]"))
+        b = b.master(os.environ.get("AIRWAVE_SPARK_MASTER") or local_master(local_cores()))
         b = b.config("spark.driver.memory", os.environ.get("AIRWAVE_DRIVER_MEMORY", "2g"))
         for k, v in {**LOCAL_DEFAULTS, **local_object_store_conf()}.items():
             b = b.config(k, v)

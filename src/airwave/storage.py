@@ -1,25 +1,45 @@
 """Locations are URIs: local paths / file:// (the embedded default) or s3:// / s3a:// (MinIO in the cluster).
 
-Spark reads and writes through Hadoop (file:, s3a:); plain-Python writes (per-call transcripts, reports) go through
-pyarrow.fs, which speaks both. Stage code only ever sees URIs.
+Spark writes its tables through Hadoop (file:, s3a:); inputs are listed and read, and per-call transcripts and
+reports written, through pyarrow.fs, which speaks both. Stage code only ever sees URIs.
+
+A URI here is `scheme://` + the path or key exactly as the file system or S3 holds it: never percent-decoded and
+never split at `#` or `?`, because real recording exports have those in file names (`call#1.wav`).
 """
 from __future__ import annotations
 
 import os
 import posixpath
+import re
+from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from pyarrow import fs as pafs
 
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):(//)?(.*)$", re.S)
+
 
 def normalize(uri: str) -> str:
-    """Local paths become absolute file:// URIs; s3:// becomes s3a:// (Hadoop's S3 client)."""
-    u = urlparse(uri)
-    if u.scheme in ("", "file"):
-        return "file://" + os.path.abspath(u.path if u.scheme else uri)
-    if u.scheme in ("s3", "s3a"):
-        return "s3a://" + u.netloc + u.path
+    """Local paths become absolute file:// URIs; s3:// becomes s3a:// (Hadoop's S3 client). Hadoop's own
+    `file:/abs` form is accepted too. Everything after the scheme is kept verbatim."""
+    m = _SCHEME.match(uri)
+    scheme = m.group(1).lower() if m and (m.group(2) or m.group(1).lower() == "file") else ""
+    if scheme in ("", "file"):
+        path = m.group(3) if scheme else uri
+        return "file://" + os.path.abspath(path)
+    if scheme in ("s3", "s3a"):
+        return "s3a://" + m.group(3)
     raise ValueError(f"unsupported location {uri!r}: use a local path, file://, s3:// or s3a://")
+
+
+def relative(uri: str, root: str) -> str:
+    """The path of `uri` under `root` ('sub/a.wav'); a root that is the file itself gives its name."""
+    u, r = normalize(uri), normalize(root).rstrip("/")
+    if u == r:
+        return posixpath.basename(u)
+    if not u.startswith(r + "/"):
+        raise ValueError(f"{uri} is not under {root}")
+    return u[len(r) + 1:]
 
 
 def join(uri: str, *parts: str) -> str:
@@ -75,6 +95,48 @@ def remove_tree(uri: str) -> None:
         fs.delete_dir(path)
     elif fs.get_file_info(path).type == pafs.FileType.File:
         fs.delete_file(path)
+
+
+@dataclass(frozen=True)
+class Entry:
+    uri: str
+    size: int
+    unsupported: str = ""  # why this name cannot be processed (e.g. not UTF-8); empty when it can
+
+
+def list_inputs(uri: str) -> list[Entry]:
+    """Every file under a location (or the file itself), with its size, sorted. Local folders are walked with os
+    (pyarrow's listing fails outright on one name that is not UTF-8; such a name comes back flagged instead)."""
+    base = normalize(uri)
+    if base.startswith("file://"):
+        root = base[len("file://"):]
+        if os.path.isfile(root):
+            return [Entry(base, os.path.getsize(root))]
+        out = []
+        for d, _, names in os.walk(root, onerror=_raise):
+            for n in names:
+                p = os.path.join(d, n)
+                if not os.path.isfile(p):  # sockets, fifos, dangling links: not recordings
+                    continue
+                try:
+                    p.encode("utf-8")
+                    out.append(Entry("file://" + p, os.path.getsize(p)))
+                except UnicodeEncodeError:  # os decodes undecodable bytes to surrogates
+                    shown = os.fsencode(p).decode("utf-8", "backslashreplace")
+                    out.append(Entry("file://" + shown, os.path.getsize(p), "file name is not valid UTF-8"))
+        return sorted(out, key=lambda e: e.uri)
+    fs, path = filesystem(base)
+    info = fs.get_file_info(path)
+    if info.type == pafs.FileType.File:
+        return [Entry(base, info.size)]
+    if info.type == pafs.FileType.NotFound:
+        raise FileNotFoundError(f"{uri}: no such folder, prefix or file")
+    return sorted((Entry("s3a://" + i.path, i.size) for i in fs.get_file_info(pafs.FileSelector(path, recursive=True))
+                   if i.type == pafs.FileType.File), key=lambda e: e.uri)
+
+
+def _raise(e: OSError) -> None:
+    raise e
 
 
 def list_files(uri: str) -> list[str]:

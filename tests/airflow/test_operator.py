@@ -11,10 +11,11 @@ import pytest
 
 pytest.importorskip("airflow.sdk")
 
-from airflow.sdk.exceptions import AirflowException  # noqa: E402
+from airflow.sdk.exceptions import AirflowException, AirflowFailException  # noqa: E402
 
 from airwave.airflow import specs  # noqa: E402
 from airwave.airflow.operator import SparkClusterOperator, configured_backend  # noqa: E402
+from testlib import ROOT  # noqa: E402
 
 BACKEND_ENV = specs.stack()["airflow"]["spark_backend_env"]
 
@@ -112,7 +113,7 @@ def test_local_backend_runs_real_spark_submit(tmp_path):
     op.execute(context())
     got = json.loads(out.read_text())
     assert got["args"] == ["--out", str(out)]
-    assert got["master"] == "local[2]" and got["parallelism"] == 2
+    assert got["master"] == "local[2,4]" and got["parallelism"] == 2
     assert got["ui"] == "false" and got["extra"] == "yes" and got["sum"] == 4950
     assert 600 <= got["max_heap_mib"] <= 800  # --conf spark.driver.memory really sized the driver JVM
 
@@ -121,7 +122,38 @@ def test_local_backend_failure_fails_the_task(tmp_path):
     app = tmp_path / "boom.py"
     app.write_text("raise SystemExit(3)\n")
     op = SparkClusterOperator(task_id="t", application=str(app), backend="local", application_args=[])
-    with pytest.raises(AirflowException, match="exited with"):
+    with pytest.raises(AirflowException, match="exited with") as e:
+        op.execute(context())
+    assert not isinstance(e.value, AirflowFailException)  # a crash may be transient: retried
+
+
+def test_bad_settings_fail_before_spark_submit_and_are_not_retried(tmp_path):
+    app = tmp_path / "app.py"
+    app.write_text(f"open({str(tmp_path / 'ran')!r}, 'w').write('yes')\n")
+    for args, says in [
+        (["stage", "preprocess", "--input", str(tmp_path / "nope"), "--out", str(tmp_path / "o")], "no such folder"),
+        (["stage", "preprocess", "--input", str(ROOT / "sample_data"), "--out", str(tmp_path / "o"),
+          "--roles", "left=agent;right=customer"], "separate mappings"),
+        (["stage", "transcribe", "--out", str(tmp_path / "o"), "--beam-size", "-1"], "beam_size"),
+        (["stage", "transcribe", "--out", str(tmp_path / "o"), "--compute-type", "int3"], "compute_type"),
+        (["eval", str(tmp_path / "o"), "--refs", str(tmp_path / "missing.json")], "refs"),
+    ]:
+        op = SparkClusterOperator(task_id="t", application=str(app), backend="local", application_args=args)
+        with pytest.raises(AirflowFailException, match=says):
+            op.execute(context())
+    op = SparkClusterOperator(task_id="t", application=str(app), backend="local", application_args=[],
+                              executor_memory="lots")
+    with pytest.raises(AirflowFailException, match="memory"):
+        op.execute(context())
+    assert not (tmp_path / "ran").exists()  # spark-submit never started
+
+
+def test_settings_exit_code_from_spark_submit_is_not_retried(tmp_path):
+    """What the driver finds (e.g. the model, which lives beside Spark) comes back as exit code 2."""
+    app = tmp_path / "bad.py"
+    app.write_text("raise SystemExit(2)\n")
+    op = SparkClusterOperator(task_id="t", application=str(app), backend="local", application_args=[])
+    with pytest.raises(AirflowFailException, match="bad setting"):
         op.execute(context())
 
 

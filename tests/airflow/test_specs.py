@@ -38,7 +38,7 @@ def test_local_spark_submit_golden(golden):
         conf=specs.local_spark_conf(SHAPE, {"spark.task.cpus": "2"}), name="airwave-asr-pipeline-transcribe",
     )
     golden("local_spark_submit", cmd)
-    assert cmd[:3] == ["spark-submit", "--master", "local[6]"]  # 2 executors x 3 cores as threads
+    assert cmd[:3] == ["spark-submit", "--master", "local[6,4]"]  # 2 executors x 3 cores as threads
     assert cmd[-len(APP_ARGS) - 1:] == ["/app/airwave/__main__.py", *APP_ARGS]  # app, then its args, last
 
 

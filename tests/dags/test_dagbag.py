@@ -44,7 +44,7 @@ def test_every_task_retries_and_spark_tasks_use_the_pool(dagbag):
 
 def test_asr_pipeline_shape(dagbag):
     dag = dagbag.dags["asr_pipeline"]  # get_dag() would query the metadata DB
-    order = ["preprocess", "transcribe", "postprocess", "has_references", "evaluate"]
+    order = ["check_settings", "preprocess", "transcribe", "postprocess", "has_references", "evaluate"]
     for up, down in zip(order, order[1:]):
         assert dag.get_task(up).downstream_task_ids == {down}
     assert dag.get_task("evaluate").downstream_task_ids == set()

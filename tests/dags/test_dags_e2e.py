@@ -112,3 +112,20 @@ def test_production_sampling_dag(airflow_env, tmp_path):
     (manifest,) = (dest / "_samples").glob("*.json")
     assert manifest.name == "20260601T100000-20260601T110000.json"
     assert json.loads(manifest.read_text())["arrived"] == 2
+
+
+@pytest.mark.parametrize("conf, says", [
+    ({"roles": "left=agent;right=customer"}, "separate mappings with ','"),
+    ({"transcribe_cluster": {"executors": 1, "executor_cores": 2, "executor_memory": "4g"}}, "missing driver_memory"),
+    ({"input": "/nonexistent/calls"}, "no such folder"),
+])
+def test_bad_settings_fail_the_run_at_once_before_any_spark_task(airflow_env, conf, says):
+    runs = Path(airflow_env["_BASE"]) / "out" / "runs"
+    before = set(runs.glob("*")) if runs.exists() else set()
+    r = subprocess.run([str(BIN / "airflow"), "dags", "test", "asr_pipeline", "-c", json.dumps(conf)],
+                       env=airflow_env, capture_output=True, text=True, timeout=300)
+    log = r.stdout + r.stderr
+    assert r.returncode != 0 and "DagRun failed" in log, log[-3000:]
+    assert "AirflowFailException: bad setting: " in log and says in log, log[-3000:]
+    assert log.count("Task started") == 1 and "up_for_retry" not in log  # check_settings once, nothing after it
+    assert (set(runs.glob("*")) if runs.exists() else set()) == before  # no stage wrote anything

@@ -140,3 +140,23 @@ def test_pipeline_reads_and_writes_minio_through_s3a(minio, monkeypatch):
     second = _objects("t/run1/")
     calls = {k: v for k, v in first.items() if k.startswith("calls/")}
     assert {k: v for k, v in second.items() if k.startswith("calls/")} == calls  # same bytes, no duplicates
+
+
+@pytest.mark.slow
+def test_awkward_names_each_get_their_own_transcript_on_minio(minio, monkeypatch):
+    """The local test's inputs (tests/support/awkward.py) as S3 keys: `#`, `?`, `%`, spaces, unicode, `:` ... are
+    kept verbatim in keys, call ids and output keys; none merges with another or is lost."""
+    from support import awkward
+
+    for k, v in minio.items():
+        monkeypatch.setenv(k, v)
+    expected = awkward.populate(lambda name, data: storage.write_bytes(f"s3a://raw/awkward/{name}", data))
+    env = {**os.environ, **minio, "AIRWAVE_SPARK_JARS": str(JARS)}
+    r = subprocess.run([sys.executable, "-m", "airwave", "run", "s3a://raw/awkward/", "--out", "s3a://runs/awkward",
+                        "--max-input-mb", str(awkward.MAX_INPUT_MB)], cwd=ROOT, env=env, capture_output=True,
+                       text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    calls = "s3a://runs/awkward/calls/"
+    docs = {u[len(calls):-len(".json")]: json.loads(storage.read_bytes(u))
+            for u in storage.list_files(calls) if u.endswith(".json")}
+    awkward.check_run(json.loads(storage.read_bytes("s3a://runs/awkward/report.json")), docs, expected)

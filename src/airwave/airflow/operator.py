@@ -18,8 +18,9 @@ from typing import Any, Sequence
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.sdk import Variable
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from airwave import settings
 from airwave.airflow import specs
 
 BACKEND_VARIABLE = "airwave_spark_backend"
@@ -112,8 +113,19 @@ class SparkClusterOperator(KubernetesPodOperator):
     def app_name(self, context) -> str:
         return specs.dns_name(f"airwave-{self.dag_id}-{self.task_id}")
 
+    def check_settings(self, backend: str) -> None:
+        """Settings that can never work fail here, before spark-submit, and are not retried (AirflowFailException).
+        The model is checked here only where it lives (local backend); on Kubernetes the driver checks it before
+        any executor starts, and its exit code 2 fails the task the same way (see cleanup)."""
+        try:
+            self.shape()
+            settings.check_stage_args(self.app_args(), model=backend == "local")
+        except ValueError as e:  # SettingsError, and ClusterShape's own errors
+            raise AirflowFailException(f"bad setting: {e}") from None
+
     def execute(self, context):
         backend = self.backend or configured_backend()
+        self.check_settings(backend)
         self.log.info("Spark backend %s, cluster %s", backend, self.shape())
         if backend == "local":
             return self.execute_local(context)
@@ -161,6 +173,8 @@ class SparkClusterOperator(KubernetesPodOperator):
             raise
         finally:
             self._proc = None
+        if rc == settings.SETTINGS_ERROR_EXIT:
+            raise AirflowFailException(f"spark-submit exited with {rc}: a bad setting (see the log above)")
         if rc != 0:
             raise AirflowException(f"spark-submit exited with {rc}")
 
@@ -201,6 +215,24 @@ class SparkClusterOperator(KubernetesPodOperator):
         self.pod_template_dict = specs.driver_pod_spec(
             args=args, shape=shape, image=self.image, executor_pod_template=self.executor_pod_template,
         )
+
+
+    def cleanup(self, pod, remote_pod, *args, **kwargs):
+        """A driver that exited with the settings-error code fails the task without retries, as locally."""
+        try:
+            return super().cleanup(pod, remote_pod, *args, **kwargs)
+        except AirflowException as e:
+            if _exit_code(remote_pod, self.base_container_name) == settings.SETTINGS_ERROR_EXIT:
+                raise AirflowFailException(f"the driver exited with {settings.SETTINGS_ERROR_EXIT}: a bad setting "
+                                           f"(see the log above)\n{e}") from None
+            raise
+
+
+def _exit_code(pod, container: str) -> int | None:
+    for st in (pod and pod.status and pod.status.container_statuses) or []:
+        if st.name == container and st.state and st.state.terminated:
+            return st.state.terminated.exit_code
+    return None
 
 
 def _killpg_quietly(pgid: int, sig: int) -> None:

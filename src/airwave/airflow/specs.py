@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from airwave.spark import LOCAL_DEFAULTS, local_object_store_conf, s3a_conf
+from airwave.spark import local_master as spark_local_master
 
 K8S_MASTER = "k8s://https://kubernetes.default.svc:443"  # the port is mandatory in Spark's k8s master URL
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -159,8 +160,8 @@ def spark_submit_command(
 
 
 def local_master(shape: ClusterShape) -> str:
-    # Local mode has one JVM: the cluster's cores become threads of it.
-    return f"local[{shape.executors * shape.executor_cores}]"
+    # Local mode has one JVM: the cluster's cores become threads of it (and failed tasks are retried, see spark.py).
+    return spark_local_master(shape.executors * shape.executor_cores)
 
 
 def local_spark_conf(shape: ClusterShape, extra: dict[str, str] | None = None) -> dict[str, str]:

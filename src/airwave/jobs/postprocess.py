@@ -8,6 +8,7 @@ import posixpath
 from collections import Counter
 
 from .. import storage
+from . import publish, require, unpublish
 from ..formats import dumps, to_srt, to_vtt, transcript
 from ..redact import redact_segments
 
@@ -20,11 +21,11 @@ NO_SPEECH_PROB, LOGPROB_FLOOR = 0.6, -1.0
 
 
 def output_names(call_ids: list[str]) -> dict[str, str]:
-    """Name outputs after the input file ('sub/a.wav' -> 'sub/a'); keep the extension where two inputs would clash."""
+    """Name outputs after the input file ('sub/a.wav' -> 'sub/a'); keep the extension where two inputs would clash:
+    'a.wav' + 'a.mp3', or 'A.wav' + 'a.mp3' (one file on case-insensitive file systems, e.g. a Mac's)."""
     stems = {c: posixpath.splitext(c)[0] for c in call_ids}
-    counts = Counter(stems.values())
-    clash = {s for s, n in counts.items() if n > 1}
-    return {c: (c if s in clash else s) for c, s in stems.items()}
+    counts = Counter(s.casefold() for s in stems.values())
+    return {c: (c if counts[s.casefold()] > 1 else s) for c, s in stems.items()}
 
 
 def build_call(call: dict, segs: list[dict]) -> tuple[dict, str, str]:
@@ -57,8 +58,8 @@ def run(spark, out_uri: str) -> dict:
 
     base = storage.normalize(out_uri)
     for stage in ("preprocess", "transcribe"):
-        if not storage.exists(storage.join(base, stage, "_SUCCESS")):
-            raise SystemExit(f"{base}/{stage} is not complete: run the {stage} stage first")
+        require(base, stage)
+    unpublish(base, "postprocess")  # report.json and calls/_SUCCESS go before any transcript is replaced
     calls = spark.read.parquet(storage.join(base, "preprocess", "calls")).filter("status = 'ok'")
     segments = spark.read.parquet(storage.join(base, "transcribe", "segments"))
     names = output_names([r.call_id for r in calls.select("call_id").collect()])
@@ -102,8 +103,8 @@ def run(spark, out_uri: str) -> dict:
                      for r in rows],
         "rejects": [{k: r[k] for k in ("call_id", "reason", "detail")} for r in rejects],
     }
-    storage.write_text(storage.join(base, "report.json"), json.dumps(report, indent=2) + "\n")
-    storage.write_text(storage.join(calls_dir, "_SUCCESS"), "")
+    publish(base, "postprocess")
+    storage.write_text(storage.join(base, "report.json"), json.dumps(report, indent=2) + "\n")  # last: the run is done
     return report
 
 

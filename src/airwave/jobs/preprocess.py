@@ -1,20 +1,17 @@
 """Preprocess (Spark): every object under INPUT -> decode -> channels -> 16 kHz -> VAD -> speech chunks <= 30 s.
 
 Writes under RUN/preprocess/: `chunks/` (the manifest + PCM of each chunk), `calls/` (one row per input object:
-its format, duration, sha256, status) and `rejects/` (inputs that could not be decoded, with the reason).
+its format, duration, sha256, status) and `rejects/` (inputs that could not be used, with the reason).
+The driver lists the input (storage.list_inputs: any character a file system or S3 key allows stays in the call
+id); each task reads its files itself, so only file names and sizes travel through Spark, never whole files.
 """
 from __future__ import annotations
 
-import fnmatch
-import posixpath
-from urllib.parse import urlparse
-
 from .. import storage
-from ..audio import DEFAULT_ROLES, DecodeError, decode, parse_roles, role_of, to_pcm16
+from . import publish, unpublish
+from ..audio import DecodeError, decode, role_of, to_pcm16
+from ..settings import DEFAULT_EXCLUDE, DEFAULT_ROLES, exclude_patterns, is_excluded, max_input_bytes, parse_roles
 from ..vad import chunk_channel
-
-# Sidecar files that live beside audio (reference manifests, notes) are not inputs.
-DEFAULT_EXCLUDE = "*.json,*.md,*.txt,.*,_*"
 
 ROW_SCHEMA = (
     "kind string, call_id string, source string, channel int, role string, chunk_idx int, start_s double, "
@@ -30,9 +27,7 @@ CALL_COLS = ["call_id", "source", "status", "reason", "detail", "source_format",
 
 def relative_id(path: str, root: str) -> str:
     """Call id = the object's path relative to the input root ('sub/a.wav'): unique, readable, stable."""
-    p, r = urlparse(path).path, urlparse(storage.normalize(root)).path.rstrip("/")
-    rel = posixpath.relpath(p, r) if p != r else posixpath.basename(p)
-    return rel
+    return storage.relative(path, root)
 
 
 def process_file(path: str, content: bytes, root: str, roles: dict[int, str]) -> list[dict]:
@@ -59,20 +54,25 @@ def process_file(path: str, content: bytes, root: str, roles: dict[int, str]) ->
     return rows
 
 
-def _empty_files(spark, root: str) -> list[str]:
-    """Zero-byte objects under root, listed through Hadoop's FileSystem (same view as Spark: file:, s3a:)."""
-    jvm, conf = spark.sparkContext._jvm, spark.sparkContext._jsc.hadoopConfiguration()
-    path = jvm.org.apache.hadoop.fs.Path(root)
-    it = path.getFileSystem(conf).listFiles(path, True)
-    out = []
-    while it.hasNext():
-        st = it.next()
-        if st.getLen() == 0:
-            out.append(st.getPath().toString())
-    return out
+def read_and_process(path: str, size: int, unsupported: str, root: str, roles: dict[int, str],
+                     limit: int) -> list[dict]:
+    """One listed input -> rows; what cannot be read at all is rejected with its reason instead."""
+    call = {"kind": "call", "call_id": relative_id(path, root), "source": path, "n_chunks": 0}
+    if unsupported:
+        return [{**call, "status": "rejected", "reason": "unsupported_name", "detail": unsupported}]
+    if size > limit:
+        return [{**call, "status": "rejected", "reason": "too_large",
+                 "detail": f"{size} bytes ({size / 2**20:.1f} MiB) is over the {limit / 2**20:.3g} MiB limit "
+                           "(--max-input-mb / AIRWAVE_MAX_INPUT_MB)"}]
+    try:
+        content = storage.read_bytes(path)
+    except OSError as e:  # vanished or unreadable between listing and reading
+        return [{**call, "status": "rejected", "reason": "unreadable", "detail": f"{type(e).__name__}: {e}"}]
+    return process_file(path, content, root, roles)
 
 
-def run(spark, input_uri: str, out_uri: str, roles: str = DEFAULT_ROLES, exclude: str = DEFAULT_EXCLUDE) -> dict:
+def run(spark, input_uri: str, out_uri: str, roles: str = DEFAULT_ROLES, exclude: str = DEFAULT_EXCLUDE,
+        max_input_mb: float | None = None) -> dict:
     import pandas as pd
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
@@ -81,28 +81,28 @@ def run(spark, input_uri: str, out_uri: str, roles: str = DEFAULT_ROLES, exclude
 
     root = storage.normalize(input_uri)
     role_map = parse_roles(roles)
-    patterns = [p.strip() for p in exclude.split(",") if p.strip()]
-    files = (spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(root)
-             .select("path", "content"))
-    # Spark's file sources skip zero-byte files; add them back so they are rejected with a reason, not lost.
-    empty = spark.createDataFrame([(p, bytearray()) for p in _empty_files(spark, root)], "path string, content binary")
-    keep = F.udf(lambda p: not any(fnmatch.fnmatch(posixpath.basename(p), pat) for pat in patterns), "boolean")
-    files = files.unionByName(empty).filter(keep("path"))
-    n_files = files.count()
-    if n_files == 0:
+    limit = max_input_bytes(max_input_mb)
+    base = storage.join(storage.normalize(out_uri), "preprocess")
+    unpublish(out_uri, "preprocess")  # from here on, no reader takes this run's old outputs as current
+    pats = exclude_patterns(exclude)
+    listed = storage.list_inputs(root)
+    inputs = [e for e in listed if not is_excluded(relative_id(e.uri, root), pats)]
+    if not inputs:
         raise SystemExit(f"no input files under {input_uri}")
+    files = spark.createDataFrame([(e.uri, e.size, e.unsupported) for e in inputs],
+                                  "path string, size long, unsupported string")
     cols = [c.split()[0] for c in ROW_SCHEMA.split(", ")]
 
     def decode_partition(batches):
         for pdf in batches:
-            rows = [r for p, c in zip(pdf["path"], pdf["content"]) for r in process_file(p, c, root, role_map)]
+            rows = [r for p, n, u in zip(pdf["path"], pdf["size"], pdf["unsupported"])
+                    for r in read_and_process(p, int(n), u, root, role_map, limit)]
             yield pd.DataFrame([{c: r.get(c) for c in cols} for r in rows], columns=cols)
 
-    # Spread files over all task slots (binaryFile packs small files into few partitions).
-    parts = min(n_files, task_slots(spark) * 2)
+    # Spread files over all task slots.
+    parts = min(len(inputs), task_slots(spark) * 2)
     rows = files.repartition(parts, "path").mapInPandas(decode_partition, ROW_SCHEMA)
     rows = rows.persist(StorageLevel.MEMORY_AND_DISK)  # three outputs, one decode
-    base = storage.join(storage.normalize(out_uri), "preprocess")
     chunks = rows.filter("kind = 'chunk'").select(*CHUNK_COLS)
     calls = rows.filter("kind = 'call'").select(*CALL_COLS)
     # Each write replaces its own prefix: a rerun or a retry never duplicates.
@@ -118,5 +118,5 @@ def run(spark, input_uri: str, out_uri: str, roles: str = DEFAULT_ROLES, exclude
         F.sum("n_chunks").alias("chunks"),
     ).first().asDict()
     rows.unpersist()
-    storage.write_text(storage.join(base, "_SUCCESS"), "")
-    return {k: (v or 0) for k, v in stats.items()}
+    publish(out_uri, "preprocess")
+    return {**{k: (v or 0) for k, v in stats.items()}, "excluded": len(listed) - len(inputs)}

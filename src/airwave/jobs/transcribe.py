@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .. import storage
+from . import publish, require, unpublish
 from ..asr import AsrConfig, resolve_model
 
 SEGMENT_SCHEMA = (
@@ -50,8 +51,8 @@ def run(spark, out_uri: str, cfg: AsrConfig) -> dict:
     from ..spark import task_cpus, task_slots
 
     base = storage.normalize(out_uri)
-    if not storage.exists(storage.join(base, "preprocess", "_SUCCESS")):
-        raise SystemExit(f"{base}/preprocess is not complete: run the preprocess stage first")
+    require(base, "preprocess")
+    unpublish(base, "transcribe")
     cfg = replace(cfg, cpu_threads=cfg.cpu_threads or task_cpus(spark))
     _, model_id = resolve_model(cfg.model)  # fail fast on the driver if the model is missing
     chunks = spark.read.parquet(storage.join(base, "preprocess", "chunks"))
@@ -67,6 +68,6 @@ def run(spark, out_uri: str, cfg: AsrConfig) -> dict:
     out = storage.join(base, "transcribe", "segments")
     segments.write.mode("overwrite").parquet(out)  # replaces a previous attempt's output whole
     stats = spark.read.parquet(out).groupBy().count().first()
-    storage.write_text(storage.join(base, "transcribe", "_SUCCESS"), "")
+    publish(base, "transcribe")
     return {"chunks": len(keys), "segments": stats["count"], "partitions": n_parts, "model": model_id,
             "cpu_threads": cfg.cpu_threads, "workers": slots}

@@ -1,0 +1,260 @@
+"""Run settings: their defaults, and the checks that make a bad one fail before any Spark cluster starts.
+
+Every check raises `SettingsError` with a message that names the setting and the fix. The CLI turns it into exit
+code 2 (as argparse does for a malformed command line); the Airflow operator and the DAG's `check_settings` task
+turn it, and that exit code, into a failure that is not retried: no retry can make a bad setting good.
+Pure (stdlib + airwave.storage): the Airflow worker, the CLI and the Spark driver all import it.
+"""
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+import struct
+
+from . import storage
+
+SETTINGS_ERROR_EXIT = 2
+DEFAULT_ROLES = "left=agent,right=customer,mono=mixed"
+MONO = -1  # key of the role given to single-channel recordings
+# Sidecar files that live beside audio (reference manifests, notes) are not inputs; neither is anything in a hidden
+# or `_` folder (what Spark itself would skip). Matched, case-insensitively, against every segment of the path.
+DEFAULT_EXCLUDE = "*.json,*.md,*.txt,.*,_*"
+# A whole input file is read and decoded in memory; above this it is rejected as `too_large` (not read at all).
+# 256 MiB is ~2.3 h of 8 kHz 16-bit stereo WAV; see docs/stack.md for the memory it takes to decode.
+MAX_INPUT_MB = 256
+MAX_INPUT_ENV = "AIRWAVE_MAX_INPUT_MB"
+# CTranslate2's compute types (https://opennmt.net/CTranslate2/quantization.html).
+COMPUTE_TYPES = ("default", "auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16", "float16",
+                 "bfloat16", "float32")
+CLUSTER_KEYS = ("executors", "executor_cores", "executor_memory", "driver_memory")
+MIN_MEMORY_MB = 512  # below this Spark itself refuses to start an executor (it reserves 300 MiB)
+REFERENCES_SCHEMA = "airwave.references/v1"
+_ROLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+
+
+class SettingsError(ValueError):
+    """A run setting that can never work. str(): what is wrong and how to fix it."""
+
+
+def parse_roles(spec: str) -> dict[int, str]:
+    """'left=agent,right=customer,mono=mixed' (or '0=agent,1=customer') -> {0: 'agent', 1: 'customer', -1: 'mixed'}."""
+    names = {"left": 0, "right": 1, "mono": MONO}
+    example = "e.g. left=agent,right=customer,mono=mixed"
+    roles: dict[int, str] = {}
+    items = [s.strip() for s in str(spec).split(",") if s.strip()]
+    if not items:
+        raise SettingsError(f"roles {spec!r} is empty: map channels to roles, {example}")
+    for item in items:
+        key, eq, role = (x.strip() for x in item.partition("="))
+        if not eq or not role:
+            raise SettingsError(f"roles: {item!r} is not CHANNEL=ROLE; {example}")
+        if not _ROLE_NAME.fullmatch(role):
+            raise SettingsError(f"roles: {role!r} is not a role name (a letter, then letters, digits, _ or -); "
+                                f"separate mappings with ',', {example}")
+        k = key.lower()
+        if k not in names and not k.isdigit():
+            raise SettingsError(f"roles: unknown channel {key!r}: use left, right, mono or a channel number (0, 1, ...)")
+        ch = names[k] if k in names else int(k)
+        if ch in roles:
+            raise SettingsError(f"roles: channel {key!r} is mapped twice ({roles[ch]!r} and {role!r}); keep one")
+        roles[ch] = role
+    return roles
+
+
+def exclude_patterns(exclude: str) -> list[str]:
+    return [p.strip().lower() for p in str(exclude).split(",") if p.strip()]
+
+
+def is_excluded(rel: str, patterns: list[str]) -> bool:
+    """True when a file (path relative to the input root) or one of its folders matches an exclude glob."""
+    return any(fnmatch.fnmatchcase(seg.lower(), p) for seg in rel.split("/") for p in patterns)
+
+
+def max_input_bytes(mb: float | str | None = None) -> int:
+    """The size limit in bytes: `mb`, else $AIRWAVE_MAX_INPUT_MB, else MAX_INPUT_MB."""
+    raw = mb if mb not in (None, "") else os.environ.get(MAX_INPUT_ENV) or MAX_INPUT_MB
+    try:
+        v = float(raw)
+    except (TypeError, ValueError):
+        v = -1
+    if not v > 0:
+        raise SettingsError(f"max input size {raw!r} MiB is not a positive number: set --max-input-mb or "
+                            f"{MAX_INPUT_ENV} to e.g. {MAX_INPUT_MB}")
+    return int(v * 1024 * 1024)
+
+
+def check_location(uri: str, what: str) -> str:
+    try:
+        return storage.normalize(str(uri))
+    except ValueError as e:
+        raise SettingsError(f"{what}: {e}") from None
+
+
+def check_input(uri: str, exclude: str = DEFAULT_EXCLUDE) -> int:
+    """The input exists and holds at least one file that is not excluded. Returns how many it holds."""
+    root = check_location(uri, "input")
+    try:
+        entries = storage.list_inputs(root)
+    except FileNotFoundError:
+        raise SettingsError(f"input {uri}: no such folder, prefix or file; point input (AIRWAVE_INPUT, the DAG "
+                            "param `input`, or `airwave run INPUT`) at the recordings") from None
+    except OSError as e:
+        raise SettingsError(f"input {uri} cannot be listed ({e}); check the location and its credentials") from None
+    if not entries:
+        raise SettingsError(f"input {uri} holds no files; put the recordings there or point input elsewhere")
+    pats = exclude_patterns(exclude)
+    n = sum(not is_excluded(storage.relative(e.uri, root), pats) for e in entries)
+    if n == 0:
+        raise SettingsError(f"input {uri} holds no audio: all its {len(entries)} files match the exclude globs "
+                            f"({exclude}); add recordings, or change --exclude")
+    return n
+
+
+def check_refs(uri: str) -> dict:
+    """A reference manifest: {"schema": "airwave.references/v1", "calls": {NAME: {"channels": {ROLE: TEXT}}}}."""
+    check_location(uri, "refs")
+    fix = f"see sample_data/manifest.json for the format ({REFERENCES_SCHEMA})"
+    try:
+        doc = json.loads(storage.read_bytes(uri))
+    except FileNotFoundError:
+        raise SettingsError(f"refs {uri}: no such file; pass an existing reference manifest or none") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise SettingsError(f"refs {uri} is not valid JSON ({e}); {fix}") from None
+    except OSError as e:
+        raise SettingsError(f"refs {uri} cannot be read ({e})") from None
+    if not isinstance(doc, dict) or doc.get("schema", REFERENCES_SCHEMA) != REFERENCES_SCHEMA:
+        raise SettingsError(f"refs {uri}: not a reference manifest (\"schema\" must be {REFERENCES_SCHEMA!r}); {fix}")
+    calls = doc.get("calls")
+    if not isinstance(calls, dict):
+        raise SettingsError(f"refs {uri}: \"calls\" must be an object of call name -> channels; {fix}")
+    for name, call in calls.items():
+        channels = call.get("channels") if isinstance(call, dict) else None
+        if not isinstance(channels, dict) or not channels or \
+                not all(isinstance(r, str) and isinstance(t, str) for r, t in channels.items()):
+            raise SettingsError(f"refs {uri}: call {name!r} needs \"channels\": {{ROLE: reference text}}; {fix}")
+    if not isinstance(doc.get("silent", []), list) or not isinstance(doc.get("rejects", {}), dict):
+        raise SettingsError(f"refs {uri}: \"silent\" must be a list and \"rejects\" an object; {fix}")
+    return doc
+
+
+def positive_int(name: str, value, minimum: int = 1) -> int:
+    """An int >= minimum; strings of digits (templated DAG params) count, booleans and floats do not."""
+    v = value.strip() if isinstance(value, str) else value
+    if isinstance(v, str) and re.fullmatch(r"[+-]?\d+", v):
+        v = int(v)
+    if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+        raise SettingsError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return v
+
+
+def check_asr(beam_size=1, compute_type="int8", batch_size=8, cpu_threads=0) -> None:
+    positive_int("beam_size", beam_size)
+    positive_int("batch_size", batch_size)
+    positive_int("cpu_threads", cpu_threads, minimum=0)
+    if compute_type not in COMPUTE_TYPES:
+        raise SettingsError(f"compute_type {compute_type!r} is not a CTranslate2 compute type; use one of "
+                            f"{', '.join(COMPUTE_TYPES)} (int8 is the CPU default)")
+
+
+def check_model_folder(path: str) -> None:
+    """A CTranslate2 export of a Whisper model: model.bin says WhisperSpec; config.json and tokenizer.json exist
+    (without tokenizer.json faster-whisper would try to download one)."""
+    fix = "convert one with ct2-transformers-converter, or use tiny.en"
+    missing = [f for f in ("model.bin", "config.json", "tokenizer.json") if not os.path.isfile(os.path.join(path, f))]
+    if missing:
+        raise SettingsError(f"model folder {path} lacks {', '.join(missing)}: not a CTranslate2 Whisper model; {fix}")
+    with open(os.path.join(path, "model.bin"), "rb") as f:  # header: u32 version, u16 length, spec name
+        head = f.read(64)
+    name = ""
+    if len(head) >= 6:
+        n = struct.unpack_from("<H", head, 4)[0]
+        name = head[6:6 + n].rstrip(b"\0").decode("ascii", "replace")
+    if name != "WhisperSpec":
+        raise SettingsError(f"model folder {path}: model.bin is {'a ' + name if name else 'not a CTranslate2'} "
+                            f"model, not Whisper; {fix}")
+    try:
+        json.loads(open(os.path.join(path, "config.json"), "rb").read())
+    except ValueError as e:
+        raise SettingsError(f"model folder {path}: config.json is not valid JSON ({e}); {fix}") from None
+
+
+def check_memory(name: str, mem) -> int:
+    m = re.fullmatch(r"(\d+)([kmgt]?)b?", str(mem).strip().lower())
+    mb = int(m.group(1)) * {"k": 1 / 1024, "": 1 / 1024 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}[m.group(2)] \
+        if m else -1
+    if mb < MIN_MEMORY_MB:
+        raise SettingsError(f"{name} must be Spark memory of at least {MIN_MEMORY_MB}m (e.g. 2g), got {mem!r}")
+    return int(mb)
+
+
+def check_cluster(name: str, cluster) -> dict:
+    """A stage's cluster param: exactly executors, executor_cores, executor_memory, driver_memory."""
+    if not isinstance(cluster, dict):
+        raise SettingsError(f"{name} must be an object with {', '.join(CLUSTER_KEYS)}, got {cluster!r}")
+    missing = [k for k in CLUSTER_KEYS if k not in cluster]
+    unknown = sorted(set(cluster) - set(CLUSTER_KEYS))
+    if missing or unknown:
+        raise SettingsError(f"{name}: " + "; ".join(filter(None, [
+            missing and f"missing {', '.join(missing)}", unknown and f"unknown {', '.join(unknown)}"]))
+            + f" (keys: {', '.join(CLUSTER_KEYS)})")
+    positive_int(f"{name}.executors", cluster["executors"])
+    positive_int(f"{name}.executor_cores", cluster["executor_cores"])
+    check_memory(f"{name}.executor_memory", cluster["executor_memory"])
+    check_memory(f"{name}.driver_memory", cluster["driver_memory"])
+    return cluster
+
+
+def options(argv: list[str]) -> dict[str, str]:
+    """`--opt value` / `--opt=value` pairs of an airwave command line."""
+    out, i = {}, 0
+    while i < len(argv):
+        a = str(argv[i])
+        if a.startswith("--"):
+            k, eq, v = a[2:].partition("=")
+            if not eq and i + 1 < len(argv) and not str(argv[i + 1]).startswith("--"):
+                v, i = str(argv[i + 1]), i + 1
+            out[k] = v
+        i += 1
+    return out
+
+
+def check_stage_args(argv: list[str], model: bool = True) -> None:
+    """The settings an airwave command line carries (what the operator hands to spark-submit), checked before it
+    runs. `model=False` where the model lives elsewhere (in the Spark image, for the Kubernetes backend)."""
+    o = options(argv)
+    for key in ("out",):
+        if key in o:
+            check_location(o[key], key)
+    if "input" in o:
+        check_input(o["input"], o.get("exclude", DEFAULT_EXCLUDE))
+    if "roles" in o:
+        parse_roles(o["roles"])
+    if "max-input-mb" in o:
+        max_input_bytes(o["max-input-mb"])
+    if "refs" in o:
+        check_refs(o["refs"])
+    check_asr(o.get("beam-size", 1), o.get("compute-type", "int8"), o.get("batch-size", 8), o.get("cpu-threads", 0))
+    if model and o.get("model"):
+        from .asr import resolve_model
+
+        resolve_model(o["model"])
+
+
+def check_run(params: dict, model: bool = True) -> None:
+    """The asr_pipeline DAG's params, all at once, before its first Spark cluster. `refs` that does not exist means
+    "no evaluation" (the DAG skips it); one that exists must be a valid manifest."""
+    check_location(params["runs_base"], "runs_base")
+    check_input(params["input"])
+    parse_roles(params["roles"])
+    refs = params.get("refs")
+    if refs and storage.exists(refs):
+        check_refs(refs)
+    check_asr(params.get("beam_size") or 1, params.get("compute_type") or "int8")
+    for stage in ("preprocess", "transcribe", "postprocess"):
+        check_cluster(f"{stage}_cluster", params[f"{stage}_cluster"])
+    if model and params.get("model"):
+        from .asr import resolve_model
+
+        resolve_model(params["model"])

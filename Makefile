@@ -8,12 +8,13 @@ EXTRAS ?= dev,airflow,stack
 DEMO_OUT ?= out/demo
 PIP_VERSION ?= 26.3
 
-.PHONY: help env test-tools demo run-demo test test-fast go-test bench bench-dag-sync sample-data clean
+.PHONY: help env test-tools demo run-demo test test-fast go-test bench bench-memory bench-dag-sync sample-data clean
 help:
 	@echo "make demo      the ASR pipeline through Airflow (asr_pipeline DAG) on sample_data, no cluster"
 	@echo "make run-demo  the same three Spark stages with 'airwave run' (no Airflow)"
 	@echo "make test      the test suite (real Spark, real model; a few minutes)"
 	@echo "make bench     throughput of airwave vs a plain faster-whisper script (bench/)"
+	@echo "make bench-memory   peak memory of a Spark Python worker on the multi-minute call"
 	@echo "make bench-dag-sync   seconds from saving a DAG file to Airflow parsing it"
 	@echo "make up|down|status|logs|e2e|doctor   the kind sandbox (docs/stack.md)"
 
@@ -57,6 +58,9 @@ test-fast: env test-tools
 
 bench: env
 	$(PY) bench/throughput.py $(BENCH_ARGS)
+
+bench-memory: env
+	$(PY) bench/memory.py $(BENCH_ARGS)
 
 # Save-a-DAG -> parsed by Airflow, through push, git server, git-sync-style poll and dag-processor (target < 15 s).
 bench-dag-sync: env

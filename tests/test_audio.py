@@ -74,3 +74,12 @@ def test_roles_are_configurable():
 def test_pcm16_round_trip():
     a = tone(300, 0.1, 16000)
     assert np.allclose(from_pcm16(to_pcm16(a)), a, atol=1e-4)
+
+
+@pytest.mark.parametrize("name, minutes", [("call_004_long_billing_dispute.wav", 3), ("voicemail_mp3.mp3", 0.05)])
+def test_a_recording_over_the_length_limit_is_rejected_without_decoding_it_all(name, minutes):
+    data = (SAMPLE / name).read_bytes()
+    assert decode(data, max_s=minutes * 60 + 60).duration_s > minutes * 60
+    with pytest.raises(DecodeError, match="minute limit") as e:
+        decode(data, max_s=minutes * 60)
+    assert e.value.reason == "too_long"

@@ -35,8 +35,11 @@ class Decoded:
     sha256: str
 
 
-def decode(data: bytes, rate: int = SAMPLE_RATE) -> Decoded:
-    """Decode `data`, keep channels separate and resample each to `rate` Hz mono float32."""
+def decode(data: bytes, rate: int = SAMPLE_RATE, max_s: float | None = None) -> Decoded:
+    """Decode `data`, keep channels separate and resample each to `rate` Hz mono float32.
+
+    `max_s`: a recording longer than this is rejected (`too_long`) as soon as its header or its decoded audio says so,
+    so the memory decoding takes stays bounded whatever the codec."""
     sha = hashlib.sha256(data).hexdigest()
     if not data:
         raise DecodeError("empty", "file is empty (0 bytes)")
@@ -55,15 +58,24 @@ def decode(data: bytes, rate: int = SAMPLE_RATE) -> Decoded:
         # Planar float keeps channels apart; one resampler per file (PyAV frees it with the container).
         layout = "stereo" if n_ch == 2 else ("mono" if n_ch == 1 else av.AudioLayout(n_ch).name)
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+        declared = float(container.duration) / av.time_base if container.duration else None
+        if max_s and declared and declared > max_s:
+            raise DecodeError("too_long", f"{fmt}: {declared / 60:.1f} min is over the {max_s / 60:g}-minute limit "
+                                          "(--max-input-minutes / AIRWAVE_MAX_INPUT_MINUTES)")
         parts: list[np.ndarray] = []
+        n = 0
         try:
             for frame in container.decode(stream):
-                parts.extend(f.to_ndarray() for f in resampler.resample(frame))
+                for f in resampler.resample(frame):
+                    parts.append(f.to_ndarray())
+                    n += parts[-1].shape[1]
+                if max_s and n > max_s * rate:
+                    raise DecodeError("too_long", f"{fmt}: over the {max_s / 60:g}-minute limit "
+                                                  "(--max-input-minutes / AIRWAVE_MAX_INPUT_MINUTES); decoding stopped")
             parts.extend(f.to_ndarray() for f in resampler.resample(None))
         except av.error.FFmpegError as e:
             raise DecodeError("corrupt", f"decoding failed after {sum(p.shape[1] for p in parts) / rate:.2f}s: "
                                          f"{e.strerror or e}") from None
-        declared = float(container.duration) / av.time_base if container.duration else None
         src_rate = stream.codec_context.sample_rate
     if not parts:
         raise DecodeError("no_samples", f"{fmt}: no audio samples could be decoded")

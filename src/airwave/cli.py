@@ -25,6 +25,13 @@ def _asr_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cpu-threads", type=int, default=0, help="threads per model (default: spark.task.cpus)")
 
 
+def _limit_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-input-mb", type=float, help=f"larger files are rejected as too_large (default: "
+                   f"${settings.MAX_INPUT_ENV} or {settings.MAX_INPUT_MB})")
+    p.add_argument("--max-input-minutes", type=float, help=f"longer recordings are rejected as too_long (default: "
+                   f"${settings.MAX_MINUTES_ENV} or {settings.MAX_INPUT_MINUTES})")
+
+
 def _asr_config(a) -> AsrConfig:
     return AsrConfig(model=a.model, beam_size=a.beam_size, compute_type=a.compute_type, batch_size=a.batch_size,
                      cpu_threads=a.cpu_threads)
@@ -40,8 +47,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--roles", default=DEFAULT_ROLES, help="channel -> role map (default: %(default)s)")
     r.add_argument("--refs", help="reference manifest.json: also compute WER")
     r.add_argument("--exclude", default=DEFAULT_EXCLUDE, help="file-name globs that are not inputs (%(default)s)")
-    r.add_argument("--max-input-mb", type=float, help=f"larger files are rejected as too_large (default: "
-                   f"${settings.MAX_INPUT_ENV} or {settings.MAX_INPUT_MB})")
+    _limit_args(r)
     _asr_args(r)
     s = sub.add_parser("stage", help="one stage (what spark-submit / Airflow runs)")
     ss = s.add_subparsers(dest="stage", required=True)
@@ -50,7 +56,7 @@ def parser() -> argparse.ArgumentParser:
     pre.add_argument("--out", required=True)
     pre.add_argument("--roles", default=DEFAULT_ROLES)
     pre.add_argument("--exclude", default=DEFAULT_EXCLUDE)
-    pre.add_argument("--max-input-mb", type=float)
+    _limit_args(pre)
     tr = ss.add_parser("transcribe")
     tr.add_argument("--out", required=True)
     _asr_args(tr)
@@ -74,6 +80,7 @@ def check(a) -> None:
         settings.check_input(a.input, a.exclude)
         settings.parse_roles(a.roles)
         settings.max_input_bytes(a.max_input_mb)
+        settings.max_input_seconds(a.max_input_minutes)
     if a.cmd == "run" and a.refs:
         settings.check_refs(a.refs)
     if a.cmd == "run" or a.stage == "transcribe":
@@ -104,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         if a.cmd == "stage":
             if a.stage == "preprocess":
                 stats = preprocess.run(session, a.input, a.out, roles=a.roles, exclude=a.exclude,
-                                       max_input_mb=a.max_input_mb)
+                                       max_input_mb=a.max_input_mb, max_input_minutes=a.max_input_minutes)
             elif a.stage == "transcribe":
                 stats = transcribe.run(session, a.out, _asr_config(a))
             else:
@@ -133,7 +140,7 @@ def _run_all(session, a) -> int:
         return out
 
     pre = step(1, "preprocess", lambda: preprocess.run(session, a.input, a.out, roles=a.roles, exclude=a.exclude,
-                                                       max_input_mb=a.max_input_mb))
+                                                       max_input_mb=a.max_input_mb, max_input_minutes=a.max_input_minutes))
     tr = step(2, "transcribe", lambda: transcribe.run(session, a.out, _asr_config(a)))
     rep = step(3, "postprocess", lambda: postprocess.run(session, a.out))
     wall = time.time() - t0

@@ -21,10 +21,13 @@ MONO = -1  # key of the role given to single-channel recordings
 # Sidecar files that live beside audio (reference manifests, notes) are not inputs; neither is anything in a hidden
 # or `_` folder (what Spark itself would skip). Matched, case-insensitively, against every segment of the path.
 DEFAULT_EXCLUDE = "*.json,*.md,*.txt,.*,_*"
-# A whole input file is read and decoded in memory; above this it is rejected as `too_large` (not read at all).
-# 256 MiB is ~2.3 h of 8 kHz 16-bit stereo WAV; see docs/stack.md for the memory it takes to decode.
-MAX_INPUT_MB = 256
-MAX_INPUT_ENV = "AIRWAVE_MAX_INPUT_MB"
+# A whole input file is read and decoded in memory by one Python worker, so two limits bound what that takes:
+# - size: above it a file is rejected as `too_large` without being read (64 MiB: ~35 min of 8 kHz 16-bit stereo WAV);
+# - length: decoding stops, and the file is rejected as `too_long`, once it passes this many minutes, whatever the
+#   codec packs into a MiB. bench/memory.py: a worker peaks at ~0.1 GB + ~22 MB a minute of stereo (1.4 GB for 58
+#   min), so 30 min keeps two workers of the default 2-core preprocess cluster within its 2g executor's pod.
+MAX_INPUT_MB, MAX_INPUT_ENV = 64, "AIRWAVE_MAX_INPUT_MB"
+MAX_INPUT_MINUTES, MAX_MINUTES_ENV = 30, "AIRWAVE_MAX_INPUT_MINUTES"
 # CTranslate2's compute types (https://opennmt.net/CTranslate2/quantization.html).
 COMPUTE_TYPES = ("default", "auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16", "float16",
                  "bfloat16", "float32")
@@ -72,17 +75,25 @@ def is_excluded(rel: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(seg.lower(), p) for seg in rel.split("/") for p in patterns)
 
 
-def max_input_bytes(mb: float | str | None = None) -> int:
-    """The size limit in bytes: `mb`, else $AIRWAVE_MAX_INPUT_MB, else MAX_INPUT_MB."""
-    raw = mb if mb not in (None, "") else os.environ.get(MAX_INPUT_ENV) or MAX_INPUT_MB
+def _positive(value, env: str, default: float, what: str, flag: str) -> float:
+    raw = value if value not in (None, "") else os.environ.get(env) or default
     try:
         v = float(raw)
     except (TypeError, ValueError):
         v = -1
     if not v > 0:
-        raise SettingsError(f"max input size {raw!r} MiB is not a positive number: set --max-input-mb or "
-                            f"{MAX_INPUT_ENV} to e.g. {MAX_INPUT_MB}")
-    return int(v * 1024 * 1024)
+        raise SettingsError(f"max input {what} {raw!r} is not a positive number: set {flag} or {env} to e.g. {default}")
+    return v
+
+
+def max_input_bytes(mb: float | str | None = None) -> int:
+    """The size limit in bytes: `mb`, else $AIRWAVE_MAX_INPUT_MB, else MAX_INPUT_MB."""
+    return int(_positive(mb, MAX_INPUT_ENV, MAX_INPUT_MB, "size (MiB)", "--max-input-mb") * 1024 * 1024)
+
+
+def max_input_seconds(minutes: float | str | None = None) -> float:
+    """The length limit in seconds: `minutes`, else $AIRWAVE_MAX_INPUT_MINUTES, else MAX_INPUT_MINUTES."""
+    return _positive(minutes, MAX_MINUTES_ENV, MAX_INPUT_MINUTES, "length (minutes)", "--max-input-minutes") * 60
 
 
 def check_location(uri: str, what: str) -> str:
@@ -233,6 +244,8 @@ def check_stage_args(argv: list[str], model: bool = True) -> None:
         parse_roles(o["roles"])
     if "max-input-mb" in o:
         max_input_bytes(o["max-input-mb"])
+    if "max-input-minutes" in o:
+        max_input_seconds(o["max-input-minutes"])
     if "refs" in o:
         check_refs(o["refs"])
     check_asr(o.get("beam-size", 1), o.get("compute-type", "int8"), o.get("batch-size", 8), o.get("cpu-threads", 0))

@@ -10,7 +10,8 @@ from __future__ import annotations
 from .. import storage
 from . import publish, unpublish
 from ..audio import DecodeError, decode, role_of, to_pcm16
-from ..settings import DEFAULT_EXCLUDE, DEFAULT_ROLES, exclude_patterns, is_excluded, max_input_bytes, parse_roles
+from ..settings import (DEFAULT_EXCLUDE, DEFAULT_ROLES, exclude_patterns, is_excluded, max_input_bytes,
+                        max_input_seconds, parse_roles)
 from ..vad import chunk_channel
 
 ROW_SCHEMA = (
@@ -30,11 +31,11 @@ def relative_id(path: str, root: str) -> str:
     return storage.relative(path, root)
 
 
-def process_file(path: str, content: bytes, root: str, roles: dict[int, str]) -> list[dict]:
+def process_file(path: str, content: bytes, root: str, roles: dict[int, str], max_s: float | None = None) -> list[dict]:
     """One input object -> a call row plus its chunk rows (or a call row saying why it was rejected)."""
     call = {"kind": "call", "call_id": relative_id(path, root), "source": path}
     try:
-        d = decode(bytes(content))
+        d = decode(bytes(content), max_s=max_s)
     except DecodeError as e:
         return [{**call, "status": "rejected", "reason": e.reason, "detail": str(e), "n_chunks": 0}]
     except Exception as e:  # a decoder crash on odd input must not stop the run either
@@ -55,7 +56,7 @@ def process_file(path: str, content: bytes, root: str, roles: dict[int, str]) ->
 
 
 def read_and_process(path: str, size: int, unsupported: str, root: str, roles: dict[int, str],
-                     limit: int) -> list[dict]:
+                     limit: int, max_s: float) -> list[dict]:
     """One listed input -> rows; what cannot be read at all is rejected with its reason instead."""
     call = {"kind": "call", "call_id": relative_id(path, root), "source": path, "n_chunks": 0}
     if unsupported:
@@ -68,11 +69,11 @@ def read_and_process(path: str, size: int, unsupported: str, root: str, roles: d
         content = storage.read_bytes(path)
     except OSError as e:  # vanished or unreadable between listing and reading
         return [{**call, "status": "rejected", "reason": "unreadable", "detail": f"{type(e).__name__}: {e}"}]
-    return process_file(path, content, root, roles)
+    return process_file(path, content, root, roles, max_s)
 
 
 def run(spark, input_uri: str, out_uri: str, roles: str = DEFAULT_ROLES, exclude: str = DEFAULT_EXCLUDE,
-        max_input_mb: float | None = None) -> dict:
+        max_input_mb: float | None = None, max_input_minutes: float | None = None) -> dict:
     import pandas as pd
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
@@ -81,7 +82,7 @@ def run(spark, input_uri: str, out_uri: str, roles: str = DEFAULT_ROLES, exclude
 
     root = storage.normalize(input_uri)
     role_map = parse_roles(roles)
-    limit = max_input_bytes(max_input_mb)
+    limit, max_s = max_input_bytes(max_input_mb), max_input_seconds(max_input_minutes)
     base = storage.join(storage.normalize(out_uri), "preprocess")
     unpublish(out_uri, "preprocess")  # from here on, no reader takes this run's old outputs as current
     pats = exclude_patterns(exclude)
@@ -96,7 +97,7 @@ def run(spark, input_uri: str, out_uri: str, roles: str = DEFAULT_ROLES, exclude
     def decode_partition(batches):
         for pdf in batches:
             rows = [r for p, n, u in zip(pdf["path"], pdf["size"], pdf["unsupported"])
-                    for r in read_and_process(p, int(n), u, root, role_map, limit)]
+                    for r in read_and_process(p, int(n), u, root, role_map, limit, max_s)]
             yield pd.DataFrame([{c: r.get(c) for c in cols} for r in rows], columns=cols)
 
     # Spread files over all task slots.

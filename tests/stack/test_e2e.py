@@ -261,6 +261,40 @@ def test_spark_driver_cannot_read_secrets_or_leave_its_namespace():
             assert not can_i(verb, "pods", ns), f"spark driver may {verb} pods in {ns}"
 
 
+def _failed_run(airflow: sb.Airflow, conf: dict) -> tuple[str, dict, list[sb.PodRecord]]:
+    with sb.PodWatch() as watch:
+        run_id = airflow.trigger(DAG, conf)
+        state = airflow.wait_run(DAG, run_id, 900)
+    tis = {t.task_id: t for t in airflow.tis.get_task_instances(DAG, run_id).task_instances}
+    sb.log(f"{run_id}: {state}; " + ", ".join(f"{k} {t.state.value if t.state else 'none'} (try {t.try_number})"
+                                                for k, t in tis.items()))
+    return state, tis, list(watch.seen.values())
+
+
+def test_bad_settings_fail_at_once_before_any_spark_cluster(stack):
+    """A roles typo: check_settings fails the run on its first try; no driver or executor pod is ever created."""
+    airflow, _, _ = stack
+    state, tis, pods = _failed_run(airflow, {"input": "s3a://raw/sample_data/", "runs_base": "s3a://runs/e2e-bad",
+                                             "roles": "left=agent;right=customer"})
+    assert state == "failed"
+    assert tis["check_settings"].state.value == "failed" and tis["check_settings"].try_number == 1
+    assert tis["preprocess"].state.value == "upstream_failed"
+    assert not [p for p in pods if p.role in ("driver", "executor")]
+
+
+def test_a_setting_only_the_driver_can_check_is_not_retried(stack):
+    """The model lives in the Spark image: the transcribe driver refuses a missing one before any executor starts,
+    exits 2, and the task fails on its first try instead of retrying."""
+    airflow, _, _ = stack
+    state, tis, pods = _failed_run(airflow, {
+        "input": "s3a://raw/sample_data/", "runs_base": "s3a://runs/e2e-bad-model", "model": "/no/such/model",
+        "refs": "", **{f"{t}_cluster": {**SHAPE, "executors": 1} for t in sb.SPARK_TASKS}})
+    assert state == "failed" and tis["preprocess"].state.value == "success"
+    assert tis["transcribe"].state.value == "failed" and tis["transcribe"].try_number == 1
+    drivers = {p.name for p in pods if p.role == "driver" and p.task_id == "transcribe"}
+    assert drivers and not [p for p in pods if p.role == "executor" and p.owner in drivers]
+
+
 def test_uis_listen_on_localhost_only():
     out = subprocess.run(["docker", "ps", "--format", "{{.Names}}\t{{.Ports}}"], capture_output=True, text=True,
                          check=True).stdout

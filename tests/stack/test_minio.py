@@ -160,3 +160,21 @@ def test_awkward_names_each_get_their_own_transcript_on_minio(minio, monkeypatch
     docs = {u[len(calls):-len(".json")]: json.loads(storage.read_bytes(u))
             for u in storage.list_files(calls) if u.endswith(".json")}
     awkward.check_run(json.loads(storage.read_bytes("s3a://runs/awkward/report.json")), docs, expected)
+
+
+def test_bad_s3_settings_are_caught_before_spark(s3env):
+    """What `airwave run`, the operator and the DAG's check_settings check on s3a:// before any cluster starts."""
+    from airwave import settings
+
+    storage.write_text("s3a://raw/sidecars-only/manifest.json", "{}")
+    storage.write_text("s3a://raw/bad-refs.json", '{"schema": "airwave.references/v1", "calls": []}')
+    for uri, says in [("s3a://raw/no-such-prefix/", "no such folder"), ("s3a://no-such-bucket/x/", "no such folder"),
+                      ("s3a://raw/sidecars-only/", "holds no audio")]:
+        with pytest.raises(settings.SettingsError, match=says):
+            settings.check_input(uri)
+    with pytest.raises(settings.SettingsError, match="no such file"):
+        settings.check_refs("s3a://raw/missing.json")
+    with pytest.raises(settings.SettingsError, match='"calls" must be an object'):
+        settings.check_refs("s3a://raw/bad-refs.json")
+    storage.write_bytes("s3a://raw/one/call#1.wav", (SAMPLE / "voicemail_pcm.wav").read_bytes())
+    assert settings.check_input("s3a://raw/one/") == 1

@@ -151,7 +151,8 @@ def _run_all(session, a) -> int:
            "cpu_threads": tr["cpu_threads"], "model": tr["model"], "xrealtime": round(audio / wall, 2)}
     storage.write_text(storage.join(a.out, "run.json"), json.dumps(run, indent=2) + "\n")
     rows = [("calls transcribed", rep["calls"]), ("  of which no speech", rep["no_speech"]),
-            ("rejected inputs", rep["rejected"]), ("audio minutes", f"{pre['audio_s'] / 60:.2f}"),
+            ("rejected inputs", rep["rejected"]), ("excluded files (--exclude)", pre["excluded"]),
+            ("audio minutes", f"{pre['audio_s'] / 60:.2f}"),
             ("channel-audio minutes", f"{audio / 60:.2f}"), ("wall time", f"{wall:.1f}s"),
             ("x-realtime (channel audio / wall)", f"{audio / wall:.1f}x"), ("model", tr["model"]),
             ("workers x threads", f"{tr['workers']} x {tr['cpu_threads']}")]

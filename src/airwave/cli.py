@@ -78,6 +78,7 @@ def check(a) -> None:
         settings.check_location(a.out, "--out")
     if a.cmd == "run" or a.stage == "preprocess":
         settings.check_input(a.input, a.exclude)
+        settings.check_out_apart(a.out, a.input)
         settings.parse_roles(a.roles)
         settings.max_input_bytes(a.max_input_mb)
         settings.max_input_seconds(a.max_input_minutes)

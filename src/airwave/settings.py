@@ -123,6 +123,14 @@ def check_input(uri: str, exclude: str = DEFAULT_EXCLUDE) -> int:
     return n
 
 
+def check_out_apart(out: str, inp: str) -> None:
+    """The run location may not lie inside the input: the next run would take this run's outputs for recordings."""
+    o, i = check_location(out, "out").rstrip("/"), check_location(inp, "input").rstrip("/")
+    if o == i or o.startswith(i + "/"):
+        raise SettingsError(f"out {out} is inside the input {inp}: a rerun would read its own outputs as inputs; "
+                            "put the results elsewhere")
+
+
 def check_refs(uri: str) -> dict:
     """A reference manifest: {"schema": "airwave.references/v1", "calls": {NAME: {"channels": {ROLE: TEXT}}}}."""
     check_location(uri, "refs")
@@ -240,6 +248,8 @@ def check_stage_args(argv: list[str], model: bool = True) -> None:
             check_location(o[key], key)
     if "input" in o:
         check_input(o["input"], o.get("exclude", DEFAULT_EXCLUDE))
+        if "out" in o:
+            check_out_apart(o["out"], o["input"])
     if "roles" in o:
         parse_roles(o["roles"])
     if "max-input-mb" in o:
@@ -258,8 +268,8 @@ def check_stage_args(argv: list[str], model: bool = True) -> None:
 def check_run(params: dict, model: bool = True) -> None:
     """The asr_pipeline DAG's params, all at once, before its first Spark cluster. `refs` that does not exist means
     "no evaluation" (the DAG skips it); one that exists must be a valid manifest."""
-    check_location(params["runs_base"], "runs_base")
     check_input(params["input"])
+    check_out_apart(params["runs_base"], params["input"])
     parse_roles(params["roles"])
     refs = params.get("refs")
     if refs and storage.exists(refs):

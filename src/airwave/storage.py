@@ -101,29 +101,33 @@ def remove_tree(uri: str) -> None:
 class Entry:
     uri: str
     size: int
-    unsupported: str = ""  # why this name cannot be processed (e.g. not UTF-8); empty when it can
+    reason: str = ""  # set when the object cannot be processed at all: its reject reason ...
+    detail: str = ""  # ... and what a person needs to know
 
 
 def list_inputs(uri: str) -> list[Entry]:
     """Every file under a location (or the file itself), with its size, sorted. Local folders are walked with os
-    (pyarrow's listing fails outright on one name that is not UTF-8; such a name comes back flagged instead)."""
+    (pyarrow's listing fails outright on one name that is not UTF-8), following links to folders once each; what
+    cannot be read comes back as an Entry with its reason instead of stopping the listing or being skipped."""
     base = normalize(uri)
     if base.startswith("file://"):
         root = base[len("file://"):]
-        if os.path.isfile(root):
-            return [Entry(base, os.path.getsize(root))]
-        out = []
-        for d, _, names in os.walk(root, onerror=_raise):
-            for n in names:
-                p = os.path.join(d, n)
-                if not os.path.isfile(p):  # sockets, fifos, dangling links: not recordings
-                    continue
-                try:
-                    p.encode("utf-8")
-                    out.append(Entry("file://" + p, os.path.getsize(p)))
-                except UnicodeEncodeError:  # os decodes undecodable bytes to surrogates
-                    shown = os.fsencode(p).decode("utf-8", "backslashreplace")
-                    out.append(Entry("file://" + shown, os.path.getsize(p), "file name is not valid UTF-8"))
+        if not os.path.exists(root):
+            raise FileNotFoundError(f"{uri}: no such folder or file")
+        if not os.path.isdir(root):
+            return [_local_entry(root)]
+        out, seen = [], set()
+
+        def unlistable(e: OSError) -> None:
+            out.append(Entry("file://" + _shown(e.filename), 0, "unreadable", f"cannot list the folder: {e.strerror}"))
+
+        for d, dirs, names in os.walk(root, onerror=unlistable, followlinks=True):
+            real = os.path.realpath(d)
+            if real in seen:  # a link back into the tree: walked once
+                dirs[:] = []
+                continue
+            seen.add(real)
+            out += [_local_entry(os.path.join(d, n)) for n in names]
         return sorted(out, key=lambda e: e.uri)
     fs, path = filesystem(base)
     info = fs.get_file_info(path)
@@ -135,8 +139,22 @@ def list_inputs(uri: str) -> list[Entry]:
                    if i.type == pafs.FileType.File), key=lambda e: e.uri)
 
 
-def _raise(e: OSError) -> None:
-    raise e
+def _shown(p: str) -> str:
+    """A path as text; bytes that are not UTF-8 (os decodes them to surrogates) as \\xNN."""
+    return os.fsencode(p).decode("utf-8", "backslashreplace")
+
+
+def _local_entry(p: str) -> Entry:
+    uri = "file://" + _shown(p)
+    try:
+        p.encode("utf-8")
+    except UnicodeEncodeError:
+        return Entry(uri, 0, "unsupported_name", "file name is not valid UTF-8")
+    if os.path.islink(p) and not os.path.exists(p):
+        return Entry(uri, 0, "unreadable", f"broken symbolic link to {_shown(os.readlink(p))}")
+    if not os.path.isfile(p):  # a fifo would block the reader forever; sockets and devices are not recordings
+        return Entry(uri, 0, "unreadable", "not a regular file (fifo, socket or device)")
+    return Entry(uri, os.path.getsize(p))
 
 
 def list_files(uri: str) -> list[str]:

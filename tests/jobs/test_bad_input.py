@@ -85,6 +85,31 @@ def test_bad_settings_fail_before_spark_starts(tmp_path, case):
     assert "[1/3]" not in r.stdout and not out.exists()  # no stage ran, nothing written
 
 
+def test_out_inside_the_input_is_refused(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.wav").write_bytes((SAMPLE / "voicemail_pcm.wav").read_bytes())
+    r = airwave("run", str(tmp_path / "in"), "--out", str(tmp_path / "in" / "results"), timeout=60)
+    assert r.returncode == 2 and "is inside the input" in r.stderr, r.stderr
+    assert not (tmp_path / "in" / "results").exists()
+
+
+def test_listing_follows_folder_links_once_and_names_what_it_cannot_read(tmp_path):
+    from airwave import storage
+
+    inp, elsewhere = tmp_path / "in", tmp_path / "elsewhere"
+    (inp / "sub").mkdir(parents=True)
+    elsewhere.mkdir()
+    (inp / "sub" / "a.wav").write_bytes(b"a")
+    (elsewhere / "b.wav").write_bytes(b"bb")
+    (inp / "linked").symlink_to(elsewhere)  # recordings mounted from elsewhere: walked
+    (inp / "sub" / "loop").symlink_to(inp)  # a link back up the tree: walked once, no endless loop
+    (inp / "gone.wav").symlink_to(tmp_path / "deleted.wav")
+    os.mkfifo(inp / "pipe.wav")  # reading it would block forever
+    got = {storage.relative(e.uri, str(inp)): (e.size, e.reason) for e in storage.list_inputs(str(inp))}
+    assert got == {"sub/a.wav": (1, ""), "linked/b.wav": (2, ""), "gone.wav": (0, "unreadable"),
+                   "pipe.wav": (0, "unreadable")}
+
+
 def test_a_stage_fails_the_same_way(tmp_path):
     """spark-submit (and so Airflow) runs `airwave stage ...`: its exit code 2 is what makes a task not retry."""
     r = airwave("stage", "transcribe", "--out", str(tmp_path), "--compute-type", "fp8", timeout=60)

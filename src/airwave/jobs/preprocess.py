@@ -55,12 +55,12 @@ def process_file(path: str, content: bytes, root: str, roles: dict[int, str], ma
     return rows
 
 
-def read_and_process(path: str, size: int, unsupported: str, root: str, roles: dict[int, str],
+def read_and_process(path: str, size: int, reason: str, detail: str, root: str, roles: dict[int, str],
                      limit: int, max_s: float) -> list[dict]:
     """One listed input -> rows; what cannot be read at all is rejected with its reason instead."""
     call = {"kind": "call", "call_id": relative_id(path, root), "source": path, "n_chunks": 0}
-    if unsupported:
-        return [{**call, "status": "rejected", "reason": "unsupported_name", "detail": unsupported}]
+    if reason:  # the listing already knows: a name that is not UTF-8, a broken link ...
+        return [{**call, "status": "rejected", "reason": reason, "detail": detail}]
     if size > limit:
         return [{**call, "status": "rejected", "reason": "too_large",
                  "detail": f"{size} bytes ({size / 2**20:.1f} MiB) is over the {limit / 2**20:.3g} MiB limit "
@@ -90,14 +90,14 @@ def run(spark, input_uri: str, out_uri: str, roles: str = DEFAULT_ROLES, exclude
     inputs = [e for e in listed if not is_excluded(relative_id(e.uri, root), pats)]
     if not inputs:
         raise SystemExit(f"no input files under {input_uri}")
-    files = spark.createDataFrame([(e.uri, e.size, e.unsupported) for e in inputs],
-                                  "path string, size long, unsupported string")
+    files = spark.createDataFrame([(e.uri, e.size, e.reason, e.detail) for e in inputs],
+                                  "path string, size long, reason string, detail string")
     cols = [c.split()[0] for c in ROW_SCHEMA.split(", ")]
 
     def decode_partition(batches):
         for pdf in batches:
-            rows = [r for p, n, u in zip(pdf["path"], pdf["size"], pdf["unsupported"])
-                    for r in read_and_process(p, int(n), u, root, role_map, limit, max_s)]
+            rows = [r for p, n, why, d in zip(pdf["path"], pdf["size"], pdf["reason"], pdf["detail"])
+                    for r in read_and_process(p, int(n), why, d, root, role_map, limit, max_s)]
             yield pd.DataFrame([{c: r.get(c) for c in cols} for r in rows], columns=cols)
 
     # Spread files over all task slots.

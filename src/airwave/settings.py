@@ -199,13 +199,23 @@ def check_model_folder(path: str) -> None:
         raise SettingsError(f"model folder {path}: config.json is not valid JSON ({e}); {fix}") from None
 
 
-def check_memory(name: str, mem) -> int:
+def mebibytes(mem: str) -> int:
+    """Spark memory notation ("512m", "2g") in MiB."""
     m = re.fullmatch(r"(\d+)([kmgt]?)b?", str(mem).strip().lower())
-    mb = int(m.group(1)) * {"k": 1 / 1024, "": 1 / 1024 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}[m.group(2)] \
-        if m else -1
+    if not m:
+        raise ValueError(f"memory must look like 512m or 2g, got {mem!r}")
+    n, unit = int(m.group(1)), m.group(2)
+    return {"k": n // 1024, "": n // (1024 * 1024), "m": n, "g": n * 1024, "t": n * 1024 * 1024}[unit]
+
+
+def check_memory(name: str, mem) -> int:
+    try:
+        mb = mebibytes(mem)
+    except ValueError:
+        mb = -1
     if mb < MIN_MEMORY_MB:
         raise SettingsError(f"{name} must be Spark memory of at least {MIN_MEMORY_MB}m (e.g. 2g), got {mem!r}")
-    return int(mb)
+    return mb
 
 
 def check_cluster(name: str, cluster) -> dict:

@@ -15,6 +15,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from airwave.settings import mebibytes
 from airwave.spark import LOCAL_DEFAULTS, local_object_store_conf, s3a_conf
 from airwave.spark import local_master as spark_local_master
 
@@ -82,14 +83,6 @@ class ClusterShape:
     def coerce(cls, executors, executor_cores, executor_memory, driver_memory) -> "ClusterShape":
         """Templated operator fields arrive as strings ("2"); turn them back into a shape."""
         return cls(int(executors), int(executor_cores), str(executor_memory).strip(), str(driver_memory).strip())
-
-
-def mebibytes(mem: str) -> int:
-    m = re.fullmatch(r"(\d+)([kmgt]?)b?", mem.strip().lower())
-    if not m:
-        raise ValueError(f"memory must look like 512m or 2g, got {mem!r}")
-    n, unit = int(m.group(1)), m.group(2)
-    return {"k": n // 1024, "": n // (1024 * 1024), "m": n, "g": n * 1024, "t": n * 1024 * 1024}[unit]
 
 
 def dns_name(text: str, max_len: int = 63) -> str:

@@ -216,7 +216,6 @@ class SparkClusterOperator(KubernetesPodOperator):
             args=args, shape=shape, image=self.image, executor_pod_template=self.executor_pod_template,
         )
 
-
     def cleanup(self, pod, remote_pod, *args, **kwargs):
         """A driver that exited with the settings-error code fails the task without retries, as locally."""
         try:

@@ -130,13 +130,28 @@ MONO = {
 GAP_S = 0.6  # pause between turns
 
 
-def tts(voice: str, text: str, rate: int) -> np.ndarray:
-    """Speak `text` with a TTS engine and return float32 mono at `rate` Hz."""
-    engine, name = VOICES[voice]
+def tts(voice: str | tuple, text: str, rate: int) -> np.ndarray:
+    """Speak `text` with a TTS engine and return float32 mono at `rate` Hz.
+
+    `voice`: a VOICES key, or an (engine, name[, speed]) tuple (hack/make_dev_set.py). Engines: flite, espeak-ng and
+    festival (`name` is its voice function, e.g. voice_kal_diphone). `speed` > 1 speaks faster; without it each
+    engine speaks at the pace sample_data was made with."""
+    engine, name, *speed = VOICES[voice] if isinstance(voice, str) else voice
     with tempfile.NamedTemporaryFile(suffix=".wav") as tmp:
-        cmd = ["flite", "-voice", name, "-t", text, "-o", tmp.name] if engine == "flite" \
-            else ["espeak-ng", "-v", name, "-s", "150", "-w", tmp.name, text]
-        subprocess.run(cmd, check=True, capture_output=True)
+        stdin = None
+        if engine == "flite":
+            cmd = ["flite", "-voice", name, "-t", text, "-o", tmp.name]
+            cmd += ["--setf", f"duration_stretch={1 / speed[0]:.3f}"] if speed else []
+        elif engine == "espeak-ng":
+            cmd = ["espeak-ng", "-v", name, "-s", str(round(150 * (speed[0] if speed else 1))), "-w", tmp.name, text]
+        elif engine == "festival":
+            # text2wave reads the text from stdin. Duration_Stretch slows diphone voices; HTS voices ignore it.
+            cmd = ["text2wave", "-eval", f"({name})", "-o", tmp.name]
+            cmd += ["-eval", f"(Parameter.set 'Duration_Stretch {1 / speed[0]:.3f})"] if speed else []
+            stdin = text.encode()
+        else:
+            raise ValueError(f"unknown TTS engine {engine!r}")
+        subprocess.run(cmd, input=stdin, check=True, capture_output=True)
         return decode_mono(Path(tmp.name).read_bytes(), rate)
 
 
@@ -183,7 +198,9 @@ def main(out: Path, force: bool = False) -> None:
             "channels": {
                 "agent": " ".join(x for r, _, x in turns if r == "agent"),
                 "customer": " ".join(x for r, _, x in turns if r == "customer"),
-            }
+            },
+            # The conversation in order (turns do not overlap here), for WER of the transcript as it reads.
+            "turns": [{"role": r, "text": x} for r, _, x in turns],
         }
         if not missing(f"{name}.wav"):
             continue

@@ -8,14 +8,15 @@ EXTRAS ?= dev,airflow,stack
 DEMO_OUT ?= out/demo
 PIP_VERSION ?= 26.3
 
-.PHONY: help env test-tools demo run-demo test test-fast go-test bench bench-memory bench-dag-sync sample-data clean
+.PHONY: help env test-tools demo run-demo test test-fast go-test bench bench-memory bench-dag-sync bench-sweep sample-data clean
 help:
 	@echo "make demo      the ASR pipeline through Airflow (asr_pipeline DAG) on sample_data, no cluster"
 	@echo "make run-demo  the same three Spark stages with 'airwave run' (no Airflow)"
 	@echo "make test      the test suite (real Spark, real model; a few minutes)"
-	@echo "make bench     throughput of airwave vs a plain faster-whisper script (bench/)"
+	@echo "make bench     throughput and WER of airwave vs a plain faster-whisper script, sample_data and dev set"
 	@echo "make bench-memory   peak memory of a Spark Python worker on the multi-minute call"
 	@echo "make bench-dag-sync   seconds from saving a DAG file to Airflow parsing it"
+	@echo "make bench-sweep   transcribe on sample_data under a grid of Spark cluster shapes: time/cost frontier"
 	@echo "make up|down|status|logs|e2e|doctor   the kind sandbox (docs/stack.md)"
 
 # Re-install when the pinned dependencies change.
@@ -56,8 +57,15 @@ go-test:
 test-fast: env test-tools
 	$(PY) -m pytest -q -m "not slow and not kind" $(PYTEST_ARGS)
 
-bench: env
+# Two corpora, each run side by side with the plain script: sample_data replicated to >= 20 min of channel audio,
+# and the development set (40 min of channel audio, 20 TTS voices, noise; hack/make_dev_set.py, built once into
+# .bench/devset; it needs the TTS packages its docstring names).
+bench: env .bench/devset/manifest.json
 	$(PY) bench/throughput.py $(BENCH_ARGS)
+	$(PY) bench/throughput.py --corpus .bench/devset --out .bench/dev-results.json $(BENCH_ARGS)
+
+.bench/devset/manifest.json: hack/make_dev_set.py hack/make_sample_data.py
+	$(PY) hack/make_dev_set.py .bench/devset
 
 bench-memory: env
 	$(PY) bench/memory.py $(BENCH_ARGS)
@@ -65,6 +73,14 @@ bench-memory: env
 # Save-a-DAG -> parsed by Airflow, through push, git server, git-sync-style poll and dag-processor (target < 15 s).
 bench-dag-sync: env
 	$(PY) bench/dag_sync.py $(BENCH_ARGS)
+
+# Cluster shapes for the transcribe stage (airwave sweep; README "Choosing a cluster shape"): every referenced call of
+# sample_data under the default grid (6 shapes, sized for 2 cores); results in .bench/sweep/ (sweep.json, the table),
+# the plot copied to docs/sweep.png. SWEEP_ARGS for another grid or sample, e.g. --grid '{"executors": [1, 2], ...}'.
+bench-sweep: env
+	rm -rf .bench/sweep
+	$(VENV)/bin/airwave sweep sample_data --out .bench/sweep --refs sample_data/manifest.json --sample 0 $(SWEEP_ARGS)
+	cp .bench/sweep/sweep.png docs/sweep.png
 
 # Regenerate sample_data/ (needs flite + espeak-ng; the result is committed).
 sample-data: env

@@ -15,22 +15,17 @@ Transcripts: `<runs_base>/runs/<run_id>/calls/`.
 """
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
 from airflow.sdk import DAG, Param, task
 
 from airwave.airflow.operator import SparkClusterOperator
-from airwave.airflow.specs import safe_run_id
+from airwave.airflow.runs import FILTERS, RUN, cluster_fields, default_locations
 
 REPO = Path(__file__).resolve().parents[1]
 # Defaults for the embedded demo; on Kubernetes the Airflow pods set these to s3a:// locations.
-INPUT = os.environ.get("AIRWAVE_INPUT", str(REPO / "sample_data"))
-RUNS_BASE = os.environ.get("AIRWAVE_RUNS_BASE", str(REPO / "out"))
-REFS = os.environ.get("AIRWAVE_REFS", INPUT.rstrip("/") + "/manifest.json")
-
-RUN = "{{ params.runs_base.rstrip('/') }}/runs/{{ run_id | safe_id }}"
+INPUT, RUNS_BASE, REFS = default_locations(REPO)
 
 
 def cluster_param(executors: int, cores: int, memory: str, driver_memory: str) -> Param:
@@ -42,8 +37,7 @@ def cluster_param(executors: int, cores: int, memory: str, driver_memory: str) -
 
 
 def cluster(stage: str) -> dict[str, str]:
-    return {k: f"{{{{ params.{stage}_cluster.{k} }}}}"
-            for k in ("executors", "executor_cores", "executor_memory", "driver_memory")}
+    return cluster_fields(f"{stage}_cluster")
 
 
 with DAG(
@@ -53,7 +47,7 @@ with DAG(
     max_active_runs=2,
     doc_md=__doc__,
     tags=["airwave", "asr", "spark"],
-    user_defined_filters={"safe_id": safe_run_id},
+    user_defined_filters=FILTERS,
     default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "owner": "airwave"},
     params={
         "input": Param(INPUT, type="string", description="folder or prefix with call audio (path, file://, s3a://)"),
@@ -62,7 +56,9 @@ with DAG(
         "roles": Param("left=agent,right=customer", type="string", description="stereo channel -> speaker role"),
         "model": Param("", type="string", description="ASR model name or folder; empty = the CLI default"),
         "beam_size": Param("", type=["string", "integer"], description="empty = the CLI default"),
-        "compute_type": Param("int8", type="string"),
+        "device": Param("cpu", enum=["cpu", "cuda"], description="cuda: executors need a GPU each (see "
+                        "specs.executor_pod_template)"),
+        "compute_type": Param("", type="string", description="empty = int8 on cpu, float16 on cuda"),
         "preprocess_cluster": cluster_param(1, 2, "2g", "1g"),
         "transcribe_cluster": cluster_param(1, 2, "4g", "2g"),
         "postprocess_cluster": cluster_param(1, 1, "2g", "1g"),
@@ -91,7 +87,8 @@ with DAG(
         task_id="transcribe",
         doc_md="faster-whisper over the chunks, one model per Python worker; writes `transcribe/segments`.",
         application_args=["stage", "transcribe", "--out", RUN, "--model", "{{ params.model }}",
-                          "--beam-size", "{{ params.beam_size }}", "--compute-type", "{{ params.compute_type }}"],
+                          "--beam-size", "{{ params.beam_size }}", "--device", "{{ params.device }}",
+                          "--compute-type", "{{ params.compute_type }}"],
         **cluster("transcribe"),
     )
     postprocess = SparkClusterOperator(

@@ -21,7 +21,8 @@ RUNS_BASE = os.environ.get("AIRWAVE_RUNS_BASE", str(REPO / "out")).rstrip("/")
 # Default: intermediates of pipeline runs after 14 days (transcripts stay). Raw audio only when configured,
 # e.g. AIRWAVE_RETENTION_POLICIES='[{"prefix": "s3a://raw", "keep_days": 90}]'.
 DEFAULT_POLICIES = json.loads(os.environ.get("AIRWAVE_RETENTION_POLICIES") or json.dumps([
-    {"prefix": f"{RUNS_BASE}/runs", "keep_days": 14, "include": ["*/preprocess/*", "*/transcribe/*"]},
+    {"prefix": f"{RUNS_BASE}/runs", "keep_days": 14,
+     "include": ["*/preprocess/*", "*/transcribe/*", "*/sample/audio/*"]},  # a shape sweep's copy of its sample
 ]))
 
 with DAG(

@@ -68,3 +68,12 @@ def test_batched_transcription_is_real_and_loads_the_model_once():
     assert "invoice" in customer.lower() and re.search(r"example", customer, re.I)
     for segs in first:
         assert all(0 <= s["start"] < s["end"] for s in segs)
+
+
+@pytest.mark.skipif(__import__("ctranslate2").get_cuda_device_count() > 0, reason="this machine has a GPU")
+def test_device_cuda_without_a_gpu_fails_before_spark_starts(tmp_path, capsys):
+    from airwave.cli import main
+
+    assert main(["run", str(SAMPLE), "--out", str(tmp_path / "o"), "--device", "cuda"]) == 2
+    assert "sees no CUDA device" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

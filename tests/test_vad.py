@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from airwave.audio import SAMPLE_RATE, decode
-from airwave.vad import MAX_CHUNK_S, chunk_channel, pack, to_call_time
+from airwave.vad import MAX_CHUNK_S, chunk_call, chunk_channel, pack, split_at_regions, turns
 from testlib import SAMPLE
 
 SR = SAMPLE_RATE
@@ -26,15 +26,42 @@ def test_pack_splits_a_region_longer_than_the_window():
     assert [c.speech_s for c in chunks] == [30.0, 30.0, 10.0]
 
 
-def test_chunk_time_maps_back_to_call_time():
-    regions = [(2.0, 5.0), (10.0, 12.0)]
-    assert to_call_time(1.0, regions) == 3.0
-    assert to_call_time(3.5, regions) == 10.5  # 0.5 s into the second region
-    assert to_call_time(99.0, regions) == 12.0  # overshoot clamps to the end
-    # at the junction (3.0 s of chunk time), an end stays in the first region, a start moves to the second
-    assert to_call_time(3.1, regions, is_end=True) == 5.0
-    assert to_call_time(2.9, regions) == 10.0
-    assert to_call_time(2.5, regions) == 4.5
+def test_a_segment_is_cut_into_one_cue_per_region_by_its_words():
+    regions = [(2.0, 5.0), (10.0, 12.0)]  # 3 s + 2 s of speech, concatenated in the chunk
+    seg = {"start": 0.2, "end": 4.8, "text": "Hello there. Yes.", "avg_logprob": -0.2, "no_speech_prob": 0.01,
+           "words": [(0.2, 0.8, " Hello"), (0.9, 1.5, " there."), (3.3, 3.9, " Yes.")]}
+    cues = split_at_regions(seg, regions)
+    assert [(c["start"], c["end"], c["text"]) for c in cues] == [(2.2, 3.5, "Hello there."), (10.3, 10.9, "Yes.")]
+    assert all(c["avg_logprob"] == -0.2 and "words" not in c for c in cues)
+    # a word straddling the junction goes where most of it is; times are clipped to the region
+    seg = {**seg, "words": [(2.5, 3.4, " over"), (4.9, 5.6, " end")]}
+    assert [(c["start"], c["end"]) for c in split_at_regions(seg, regions)] == [(4.5, 5.0), (11.9, 12.0)]
+    # without word timings the whole segment goes to the region of its midpoint
+    nowords = {**seg, "words": [], "start": 3.2, "end": 4.0}
+    assert [(c["start"], c["end"], c["text"]) for c in split_at_regions(nowords, regions)] == \
+        [(10.2, 11.0, "Hello there. Yes.")]
+
+
+def test_turns_join_pauses_of_one_speaker_but_not_across_the_other():
+    sr = SR
+    agent = [(0, 2 * sr), (int(2.5 * sr), 4 * sr), (8 * sr, 9 * sr), (int(9.6 * sr), 10 * sr)]
+    customer = [(int(4.5 * sr), 7 * sr), (int(9.1 * sr), int(9.4 * sr))]  # an "okay" in the agent's pause
+    a, c = turns([agent, customer])
+    # the 0.5 s pause is joined; the 0.6 s one with the customer's "okay" in it is not, nor the 4 s one
+    assert a == [(0, 4 * sr), (8 * sr, 9 * sr), (int(9.6 * sr), 10 * sr)]
+    assert c == customer
+    long = [(k * 10 * sr, (k * 10 + 9) * sr) for k in range(4)]  # 9 s regions, 1 s apart: a turn stays <= 30 s
+    assert [(s / sr, e / sr) for s, e in turns([long])[0]] == [(0, 29), (30, 39)]
+
+
+def test_chunks_of_a_call_are_made_of_turns():
+    d = decode((SAMPLE / "call_004_long_billing_dispute.wav").read_bytes())
+    agent, customer = chunk_call(d.channels)
+    for mine, other in ((agent, customer), (customer, agent)):
+        other_regions = [r for c in other for r in c.regions]
+        for c in mine:
+            for s, e in c.regions:  # no turn of one side contains a turn of the other
+                assert not any(s < os and oe < e for os, oe in other_regions), (s, e)
 
 
 def test_silence_gives_no_chunks():

@@ -17,6 +17,7 @@ MIN_REMAINDER_S, MIN_PROGRESS_S = 1.0, 0.5
 # Speech is ~3-4 words/s, ~1.3 tokens a word, plus two timestamp tokens a segment: 8 tokens/s leaves room.
 # A cap that cuts real text is harmless (the next pass resumes from the last timestamp).
 TOKENS_PER_S, MAX_NEW_TOKENS = 8, 440
+N_FRAMES = 3000  # Whisper's 30 s window in 10 ms mel frames
 _MODELS: dict = {}  # one model per Python worker process, keyed by its settings
 LOADS = {"count": 0}  # how many times this process loaded a model (tests check it stays at one per worker)
 
@@ -29,6 +30,9 @@ class AsrConfig:
     batch_size: int = 8
     cpu_threads: int = 1  # set explicitly: under Spark, OMP_NUM_THREADS defaults to spark.task.cpus
     device: str = "cpu"
+    # 0: every encoder window is padded to 30 s, as Whisper was trained. > 0: only to the batch's longest clip plus
+    # this many seconds; cheaper for short clips, but it cost 0.8-2.5 WER points on the development set (README).
+    encoder_pad_s: float = 0.0
 
 
 def resolve_model(spec: str | None = None) -> tuple[str, str]:
@@ -81,12 +85,22 @@ def _encode_each(ct2_model, features: np.ndarray):
     return ctranslate2.StorageView.from_array(np.concatenate(outs))
 
 
+def encoder_frames(longest: int, pad_s: float) -> int:
+    """Mel frames to give the encoder for a batch whose longest clip has `longest` frames (even: the encoder's
+    first convolution has stride 2)."""
+    if not pad_s:
+        return N_FRAMES
+    return min(N_FRAMES, 2 * -(-(longest + int(pad_s * 100)) // 2))
+
+
 def transcribe_chunks(audios: list[np.ndarray], cfg: AsrConfig) -> list[list[dict]]:
     """Transcribe speech chunks (each <= 30 s, 16 kHz) in batches of `cfg.batch_size`.
 
-    Returns, per chunk, its segments with times relative to the chunk's own audio. Decoding many chunks (of any calls)
-    as one batch shares each decoder weight read, which is what makes CPU inference faster than one window at a time
-    (the encoder runs window by window on CPU, see load_model).
+    Returns, per chunk, its segments with times relative to the chunk's own audio, with word timings: a segment
+    across the junction of two packed speech regions is cut there (vad.split_at_regions), and the last word's end
+    says how much of the chunk was heard (a segment's own end timestamp is often late, which would skip speech).
+    Decoding many chunks (of any calls) as one batch shares each decoder weight read, which is what makes CPU
+    inference faster than one window at a time (the encoder runs window by window on CPU, see load_model).
     """
     from faster_whisper.audio import pad_or_trim
     from faster_whisper.tokenizer import Tokenizer
@@ -104,7 +118,7 @@ def transcribe_chunks(audios: list[np.ndarray], cfg: AsrConfig) -> list[list[dic
         condition_on_previous_text=False, prompt_reset_on_temperature=0.5, temperatures=[0.0],
         initial_prompt=None, prefix=None, suppress_blank=True,
         suppress_tokens=_suppressed(tokenizer), without_timestamps=False,
-        max_initial_timestamp=0.0, word_timestamps=False, prepend_punctuations="\"'“¿([{-",
+        max_initial_timestamp=0.0, word_timestamps=True, prepend_punctuations="\"'“¿([{-",
         append_punctuations="\"'.。,，!！?？:：”)]}、", multilingual=False, max_new_tokens=None,
         clip_timestamps=None, hallucination_silence_threshold=None, hotwords=None,
     )
@@ -121,9 +135,12 @@ def transcribe_chunks(audios: list[np.ndarray], cfg: AsrConfig) -> list[list[dic
         for b in range(0, len(jobs), cfg.batch_size):
             batch = jobs[b:b + cfg.batch_size]
             clips = [audios[i][int(off * SR):] for i, off in batch]
-            feats = np.stack([pad_or_trim(model.feature_extractor(a)[..., :-1]) for a in clips])
+            mels = [model.feature_extractor(a)[..., :-1] for a in clips]
+            frames = encoder_frames(max(m.shape[-1] for m in mels), cfg.encoder_pad_s)
+            feats = np.stack([pad_or_trim(m, frames) for m in mels])
             meta = [{"offset": 0.0, "duration": len(a) / SR, "segments": []} for a in clips]
             cap = min(MAX_NEW_TOKENS, int(TOKENS_PER_S * max(len(a) for a in clips) / SR) + 16)
+            pipe.last_speech_timestamp = 0.0  # a heuristic for the first word after a pause: batches are independent
             out = pipe.forward(feats, tokenizer, meta, replace(options, max_new_tokens=cap))
             for (i, off), clip, segs in zip(batch, clips, out):
                 if any(s["compression_ratio"] > options.compression_ratio_threshold for s in segs):
@@ -131,7 +148,9 @@ def transcribe_chunks(audios: list[np.ndarray], cfg: AsrConfig) -> list[list[dic
                 segs = [s for s in segs if s["text"].strip()]
                 results[i] += [{"start": off + float(s["start"]), "end": off + float(s["end"]),
                                 "text": s["text"].strip(), "avg_logprob": float(s["avg_logprob"]),
-                                "no_speech_prob": float(s["no_speech_prob"])} for s in segs]
+                                "no_speech_prob": float(s["no_speech_prob"]),
+                                "words": [(off + float(w["start"]), off + float(w["end"]), w["word"])
+                                          for w in s.get("words") or []]} for s in segs]
                 covered = max((float(s["end"]) for s in segs), default=0.0)
                 if segs and covered >= MIN_PROGRESS_S and len(clip) / SR - covered > MIN_REMAINDER_S:
                     pending.append((i, off + covered))
@@ -143,9 +162,10 @@ def _with_fallback(model, audio: np.ndarray, cfg: AsrConfig) -> list[dict]:
     own with beam search. Whisper's usual fallback samples at rising temperatures, which CTranslate2 cannot seed
     from Python (sampling runs in its worker threads), so reruns would differ; beam search is deterministic."""
     segs, _ = model.transcribe(audio, language="en", beam_size=max(5, cfg.beam_size), temperature=0.0,
-                               vad_filter=False, condition_on_previous_text=False)
+                               vad_filter=False, condition_on_previous_text=False, word_timestamps=True)
     return [{"start": s.start, "end": s.end, "text": s.text, "avg_logprob": s.avg_logprob,
-             "no_speech_prob": s.no_speech_prob, "compression_ratio": s.compression_ratio} for s in segs]
+             "no_speech_prob": s.no_speech_prob, "compression_ratio": s.compression_ratio,
+             "words": [{"start": w.start, "end": w.end, "word": w.word} for w in s.words or []]} for s in segs]
 
 
 def _suppressed(tokenizer) -> list[int]:

@@ -1,4 +1,4 @@
-"""`airwave` command line: run | stage {preprocess,transcribe,postprocess} | eval.
+"""`airwave` command line: run | stage {preprocess,transcribe,postprocess} | eval | sweep.
 
 `airwave stage ...` is what spark-submit (and so Airflow) calls: spark-submit <path of airwave/__main__.py> stage ...
 """
@@ -20,9 +20,14 @@ def _asr_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=os.environ.get("AIRWAVE_MODEL", d.model),
                    help="model name (tiny.en ships with the package; others under $AIRWAVE_MODELS_DIR) or a folder")
     p.add_argument("--beam-size", type=int, default=d.beam_size)
-    p.add_argument("--compute-type", default=d.compute_type, help="CTranslate2 compute type (int8, float32, ...)")
+    p.add_argument("--device", default=d.device, choices=settings.DEVICES,
+                   help="where the model runs (cuda: an NVIDIA GPU, float16 by default)")
+    p.add_argument("--compute-type", help="CTranslate2 compute type (default: int8 on cpu, float16 on cuda)")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="chunks per encoder/decoder call")
     p.add_argument("--cpu-threads", type=int, default=0, help="threads per model (default: spark.task.cpus)")
+    p.add_argument("--encoder-pad-s", type=float, default=d.encoder_pad_s,
+                   help="0: 30 s encoder windows (default); > 0: pad each batch only to its longest clip plus this "
+                        "many seconds (faster on short clips, less accurate: see README)")
 
 
 def _limit_args(p: argparse.ArgumentParser) -> None:
@@ -33,8 +38,9 @@ def _limit_args(p: argparse.ArgumentParser) -> None:
 
 
 def _asr_config(a) -> AsrConfig:
-    return AsrConfig(model=a.model, beam_size=a.beam_size, compute_type=a.compute_type, batch_size=a.batch_size,
-                     cpu_threads=a.cpu_threads)
+    return AsrConfig(model=a.model, beam_size=a.beam_size, batch_size=a.batch_size, cpu_threads=a.cpu_threads,
+                     device=a.device, compute_type=a.compute_type or settings.default_compute_type(a.device),
+                     encoder_pad_s=a.encoder_pad_s)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -59,23 +65,60 @@ def parser() -> argparse.ArgumentParser:
     _limit_args(pre)
     tr = ss.add_parser("transcribe")
     tr.add_argument("--out", required=True)
+    tr.add_argument("--chunks-from", help="read the preprocessed chunks of this run instead of OUT's own (a shape "
+                    "sweep preprocesses its sample once)")
     _asr_args(tr)
     post = ss.add_parser("postprocess")
     post.add_argument("--out", required=True)
     e = sub.add_parser("eval", help="WER of a run against reference transcripts")
     e.add_argument("run", help="run location (the --out of `airwave run`)")
     e.add_argument("--refs", required=True, help="manifest.json with reference transcripts")
+    _sweep_args(sub)
     return p
+
+
+def _sweep_args(sub) -> None:
+    from .sweep import DEFAULT_GRID, WER_TOLERANCE
+
+    grid = json.dumps(DEFAULT_GRID, separators=(",", ":"))
+    sw = sub.add_parser("sweep", help="the transcribe stage on a sample under a grid of Spark cluster shapes: "
+                        "wall time, core-seconds, memory and WER per shape, the Pareto frontier, a recommendation")
+    sw.add_argument("input", help="folder or prefix with audio; the sample is taken from its files with a reference")
+    sw.add_argument("--out", required=True, help="sweep location: OUT/sweep.json, OUT/sweep.png, OUT/shapes/<id>/")
+    sw.add_argument("--refs", required=True, help="reference manifest.json (WER per shape)")
+    sw.add_argument("--grid", default=grid, help="JSON lists of executors, executor_cores, cpu_threads, "
+                    "batch_size (default: %(default)s)")
+    sw.add_argument("--sample", type=int, default=2, help="the first N input files that have a reference; 0 = all "
+                    "(default: %(default)s)")
+    sw.add_argument("--wer-tolerance", type=float, default=WER_TOLERANCE,
+                    help="shapes within this much of the best WER compete on time and cost (default: %(default)s)")
+    sw.add_argument("--executor-memory", default="4g")
+    sw.add_argument("--driver-memory", default="2g")
+    d = AsrConfig()
+    sw.add_argument("--model", default=os.environ.get("AIRWAVE_MODEL", d.model))
+    sw.add_argument("--beam-size", type=int, default=d.beam_size)
+    sw.add_argument("--compute-type", default="", help="CTranslate2 compute type (default: the stage's)")
+    sr = sub.add_parser("sweep-report", help="sweep.json / sweep.png of a sweep whose shapes ran (the DAG's last step)")
+    sr.add_argument("run", help="sweep location (its shapes/<id>/ and sample/refs.json)")
+    sr.add_argument("--grid", required=True)
+    sr.add_argument("--wer-tolerance", type=float, default=WER_TOLERANCE)
 
 
 def check(a) -> None:
     """Every setting of this command line, before any Spark session (and so any cluster) starts."""
+    if a.cmd in ("sweep", "sweep-report"):
+        from .sweep import check_args
+
+        check_args(a)
+        return
     if a.cmd == "eval":
         settings.check_location(a.run, "run")
         settings.check_refs(a.refs)
         return
     if getattr(a, "out", None):
         settings.check_location(a.out, "--out")
+    if getattr(a, "chunks_from", None):
+        settings.check_location(a.chunks_from, "--chunks-from")
     if a.cmd == "run" or a.stage == "preprocess":
         settings.check_input(a.input, a.exclude)
         settings.check_out_apart(a.out, a.input)
@@ -87,7 +130,8 @@ def check(a) -> None:
     if a.cmd == "run" or a.stage == "transcribe":
         from .asr import resolve_model
 
-        settings.check_asr(a.beam_size, a.compute_type, a.batch_size, a.cpu_threads)
+        settings.check_asr(a.beam_size, a.compute_type or settings.default_compute_type(a.device), a.batch_size,
+                           a.cpu_threads, device=a.device, encoder_pad_s=a.encoder_pad_s)
         resolve_model(a.model)
 
 
@@ -104,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
         rep = evaluate(a.run, a.refs)
         _print_eval(rep)
         return 0
+    if a.cmd in ("sweep", "sweep-report"):
+        from . import sweep
+
+        return sweep.main(a)
     from . import spark as sp
     from .jobs import postprocess, preprocess, transcribe
 
@@ -114,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                 stats = preprocess.run(session, a.input, a.out, roles=a.roles, exclude=a.exclude,
                                        max_input_mb=a.max_input_mb, max_input_minutes=a.max_input_minutes)
             elif a.stage == "transcribe":
-                stats = transcribe.run(session, a.out, _asr_config(a))
+                stats = transcribe.run(session, a.out, _asr_config(a), chunks_from=a.chunks_from)
             else:
                 stats = postprocess.run(session, a.out)
                 stats = {k: v for k, v in stats.items() if k not in ("per_call", "rejects")}
@@ -169,10 +217,18 @@ def _run_all(session, a) -> int:
 
 
 def _print_eval(rep: dict) -> None:
-    o = rep["overall"]
-    print(f"\nWER overall: {o['wer']:.1%} over {o['words']} reference words ({rep['normaliser']})")
+    o, ordered = rep["overall"], rep["ordered"]
+    print(f"\nWER per channel: {o['wer']:.1%} over {o['words']} reference words ({rep['normaliser']})")
+    if ordered["wer"] is not None:
+        print(f"WER in turn order (channels merged by start time): {ordered['wer']:.1%} over {ordered['words']} words")
+    print(f"  {'':<40} {'per channel':>11} {'in order':>9}")
     for c, s in rep["per_call"].items():
-        print(f"  {c:<40} WER {s['wer']:.1%}" if s["wer"] is not None else f"  {c:<40} (no reference words)")
+        in_order = rep["ordered_per_call"].get(c, {}).get("wer")
+        print(f"  {c:<40} {_pct(s['wer']):>11} {_pct(in_order):>9}")
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{x:.1%}"
 
 
 if __name__ == "__main__":

@@ -168,13 +168,37 @@ def positive_int(name: str, value, minimum: int = 1) -> int:
     return v
 
 
-def check_asr(beam_size=1, compute_type="int8", batch_size=8, cpu_threads=0) -> None:
+DEVICES = ("cpu", "cuda")
+
+
+def default_compute_type(device: str) -> str:
+    return "float16" if device == "cuda" else "int8"
+
+
+def check_asr(beam_size=1, compute_type="int8", batch_size=8, cpu_threads=0, device="cpu", probe=True,
+              encoder_pad_s=0.0) -> None:
+    """`probe`: also ask CTranslate2 whether a CUDA device is there (not where the check runs elsewhere than the
+    model, e.g. an Airflow scheduler pod checking for a Spark driver pod)."""
     positive_int("beam_size", beam_size)
     positive_int("batch_size", batch_size)
     positive_int("cpu_threads", cpu_threads, minimum=0)
     if compute_type not in COMPUTE_TYPES:
         raise SettingsError(f"compute_type {compute_type!r} is not a CTranslate2 compute type; use one of "
                             f"{', '.join(COMPUTE_TYPES)} (int8 is the CPU default)")
+    try:
+        pad_ok = 0 <= float(encoder_pad_s) <= 30
+    except (TypeError, ValueError):
+        pad_ok = False
+    if not pad_ok:
+        raise SettingsError(f"encoder_pad_s {encoder_pad_s!r}: 0 (full 30 s windows) up to 30 seconds")
+    if device not in DEVICES:
+        raise SettingsError(f"device {device!r}: use one of {', '.join(DEVICES)}")
+    if device == "cuda" and probe:
+        import ctranslate2
+
+        if ctranslate2.get_cuda_device_count() < 1:
+            raise SettingsError("device cuda: CTranslate2 sees no CUDA device here (driver, CUDA 12 libraries and "
+                                "cuDNN 9 are needed); use --device cpu")
 
 
 def check_model_folder(path: str) -> None:
@@ -253,7 +277,7 @@ def check_stage_args(argv: list[str], model: bool = True) -> None:
     """The settings an airwave command line carries (what the operator hands to spark-submit), checked before it
     runs. `model=False` where the model lives elsewhere (in the Spark image, for the Kubernetes backend)."""
     o = options(argv)
-    for key in ("out",):
+    for key in ("out", "chunks-from"):
         if key in o:
             check_location(o[key], key)
     if "input" in o:
@@ -268,7 +292,9 @@ def check_stage_args(argv: list[str], model: bool = True) -> None:
         max_input_seconds(o["max-input-minutes"])
     if "refs" in o:
         check_refs(o["refs"])
-    check_asr(o.get("beam-size", 1), o.get("compute-type", "int8"), o.get("batch-size", 8), o.get("cpu-threads", 0))
+    device = o.get("device", "cpu")
+    check_asr(o.get("beam-size", 1), o.get("compute-type") or default_compute_type(device), o.get("batch-size", 8),
+              o.get("cpu-threads", 0), device=device, probe=model, encoder_pad_s=o.get("encoder-pad-s", 0.0))
     if model and o.get("model"):
         from .asr import resolve_model
 
@@ -284,7 +310,9 @@ def check_run(params: dict, model: bool = True) -> None:
     refs = params.get("refs")
     if refs and storage.exists(refs):
         check_refs(refs)
-    check_asr(params.get("beam_size") or 1, params.get("compute_type") or "int8")
+    device = params.get("device") or "cpu"
+    check_asr(params.get("beam_size") or 1, params.get("compute_type") or default_compute_type(device), device=device,
+              probe=model)
     for stage in ("preprocess", "transcribe", "postprocess"):
         check_cluster(f"{stage}_cluster", params[f"{stage}_cluster"])
     if model and params.get("model"):

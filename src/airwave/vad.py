@@ -56,25 +56,79 @@ def pack(audio: np.ndarray, regions: list[tuple[int, int]], max_s: float = MAX_C
             for g in groups]
 
 
+TURN_GAP_S = 1.0  # a pause longer than this ends a turn even when the other side says nothing
+
+
+def turns(channel_regions: list[list[tuple[int, int]]], max_gap_s: float = TURN_GAP_S,
+          max_s: float = MAX_CHUNK_S) -> list[list[tuple[int, int]]]:
+    """Join each channel's speech regions into turns: consecutive regions of one speaker separated by a short pause
+    in which no other channel speaks. VAD splits at every short silence (commas, breaths); a cue is cut at region
+    boundaries (split_at_regions), so without this one sentence would read as several cues. A turn stays within
+    `max_s` so that packing never has to split it."""
+    gap, cap = int(max_gap_s * SAMPLE_RATE), int(max_s * SAMPLE_RATE)
+    out = []
+    for ch, regions in enumerate(channel_regions):
+        others = [r for o, rs in enumerate(channel_regions) if o != ch for r in rs]
+        merged: list[tuple[int, int]] = []
+        for s, e in regions:
+            if merged:
+                ps, pe = merged[-1]
+                quiet = not any(os < s and oe > pe for os, oe in others)  # nobody else speaks in the pause
+                if s - pe <= gap and e - ps <= cap and quiet:
+                    merged[-1] = (ps, e)
+                    continue
+            merged.append((s, e))
+        out.append(merged)
+    return out
+
+
+def chunk_call(channels: list[np.ndarray], max_s: float = MAX_CHUNK_S) -> list[list[Chunk]]:
+    """Each channel's speech, as turns packed into chunks of <= `max_s` seconds: one chunk list per channel."""
+    regions = turns([speech_regions(a) for a in channels], max_s=max_s)
+    return [pack(a, r, max_s) for a, r in zip(channels, regions)]
+
+
 def chunk_channel(audio: np.ndarray, max_s: float = MAX_CHUNK_S) -> list[Chunk]:
-    return pack(audio, speech_regions(audio), max_s)
+    return chunk_call([audio], max_s)[0]
 
 
-SNAP_S = 0.3  # Whisper timestamps are coarse (20 ms steps, often late/early by a few hundred ms)
-
-
-def to_call_time(t: float, regions: list[tuple[float, float]], is_end: bool = False) -> float:
-    """Map a time inside a chunk's concatenated audio back to call time.
-
-    Near a junction of two regions, an end time belongs to the region before it and a start time to the region
-    after it, so a segment never stretches over the silence that was cut out.
-    """
+def region_of(t: float, regions: list[tuple[float, float]]) -> int:
+    """Index of the region that chunk time `t` (in the concatenated speech) falls in."""
     offset = 0.0
     for k, (start, end) in enumerate(regions):
-        length = end - start
-        last = k == len(regions) - 1
-        limit = offset + length + (SNAP_S if is_end else -SNAP_S)
-        if t <= limit or last:
-            return round(min(end, start + max(0.0, t - offset)), 3)
-        offset += length
-    return round(regions[-1][1], 3)
+        offset += end - start
+        if t < offset:
+            return k
+    return len(regions) - 1
+
+
+def split_at_regions(segment: dict, regions: list[tuple[float, float]]) -> list[dict]:
+    """Cut one decoded segment (chunk time, with word timings) into cues that each lie in one speech region.
+
+    A chunk packs several regions (turns) of one channel, and Whisper may write one segment across them; in call
+    time that segment would span the other speaker's turns in between. Each word goes to the region its midpoint
+    falls in; consecutive words of one region make one cue, timed by its words and clipped to that region.
+    A segment without word timings goes whole to the region of its midpoint.
+    """
+    words = segment.get("words") or [(segment["start"], segment["end"], segment["text"])]
+    offsets, acc = [], 0.0
+    for start, end in regions:
+        offsets.append(acc)
+        acc += end - start
+    groups: list[tuple[int, list]] = []
+    for w in words:
+        k = region_of((w[0] + w[1]) / 2, regions)
+        if not groups or groups[-1][0] != k:
+            groups.append((k, []))
+        groups[-1][1].append(w)
+    cues = []
+    for k, ws in groups:
+        text = "".join(w[2] for w in ws).strip() if segment.get("words") else segment["text"]
+        if not text:
+            continue
+        r_start, r_end = regions[k]
+        start = min(r_end, r_start + max(0.0, ws[0][0] - offsets[k]))
+        end = max(start, min(r_end, r_start + max(0.0, ws[-1][1] - offsets[k])))
+        cues.append({**{k2: v for k2, v in segment.items() if k2 != "words"},
+                     "start": round(start, 3), "end": round(end, 3), "text": text})
+    return cues

@@ -25,7 +25,7 @@ def test_no_import_errors(dagbag):
 
 
 def test_expected_dags(dagbag):
-    assert set(dagbag.dag_ids) == {"asr_pipeline", "audio_retention", "production_sampling"}
+    assert set(dagbag.dag_ids) == {"asr_pipeline", "audio_retention", "production_sampling", "spark_shape_sweep"}
     for dag in dagbag.dags.values():
         assert dag.doc_md and dag.dag_id in dag.doc_md  # shown in the UI
 
@@ -36,10 +36,10 @@ def test_every_task_retries_and_spark_tasks_use_the_pool(dagbag):
     for dag in dagbag.dags.values():
         for t in dag.tasks:
             assert t.retries >= 1, f"{dag.dag_id}.{t.task_id} has no retries"
-            if isinstance(t, SparkClusterOperator):
+            if issubclass(getattr(t, "operator_class", type(t)), SparkClusterOperator):  # mapped ones too
                 spark_tasks += 1
                 assert t.pool == pool, f"{dag.dag_id}.{t.task_id} is not in pool {pool}"
-    assert spark_tasks == 4
+    assert spark_tasks == 7  # asr_pipeline 4, spark_shape_sweep 3 (preprocess, transcribe_shape, frontier)
 
 
 def test_asr_pipeline_shape(dagbag):
@@ -64,3 +64,20 @@ def test_run_scoped_paths_render_safely(dagbag):
     shape = {k: env.from_string(getattr(t, k)).render(params=dag.params.dump())
              for k in ("executors", "executor_cores", "executor_memory", "driver_memory")}
     assert shape == {k: str(v) for k, v in dag.params["transcribe_cluster"].items()}
+
+
+def test_spark_shape_sweep_shape(dagbag):
+    """One mapped SparkClusterOperator per shape, one at a time, between the shared preprocess and the frontier."""
+    dag = dagbag.dags["spark_shape_sweep"]
+    order = ["check_settings", "take_sample", "preprocess", "shapes", "transcribe_shape", "frontier", "recommended"]
+    for up, down in zip(order, order[1:]):
+        assert dag.get_task(up).downstream_task_ids == {down}
+    mapped = dag.get_task("transcribe_shape")
+    assert mapped.operator_class is SparkClusterOperator and mapped.max_active_tis_per_dagrun == 1
+    assert {"input", "runs_base", "refs", "sample_files", "grid", "wer_tolerance"} <= set(dag.params.keys())
+    env = dag.get_template_env()
+    params = {"runs_base": "s3a://runs", "grid": {"executors": [2]}, "wer_tolerance": 0.01}
+    args = [env.from_string(a).render(params=params, run_id="manual__2026-11-28T20:39:54+00:00")
+            for a in dag.get_task("frontier").application_args]
+    assert args == ["sweep-report", "s3a://runs/runs/manual__2026-11-28T20_39_54_00_00",
+                    "--grid", '{"executors": [2]}', "--wer-tolerance", "0.01"]

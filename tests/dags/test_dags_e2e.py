@@ -74,6 +74,41 @@ def test_asr_pipeline_through_airflow_on_sample_data(airflow_env):
     assert report["overall"]["words"] > 100 and report["overall"]["wer"] < 0.3
 
 
+def test_spark_shape_sweep_dag_writes_a_frontier(airflow_env):
+    """A tiny grid (2 shapes, 1 short call) through Airflow: one mapped Spark task per shape in the pool, then
+    sweep.json with the frontier and the plot under the run's folder."""
+    from airwave.airflow.specs import stack
+
+    a = stack()["airflow"]
+    r = subprocess.run([str(BIN / "airflow"), "pools", "set", a["spark_pool"], str(a["spark_pool_slots"]), "Spark"],
+                       env=airflow_env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    grid = {"executors": [1], "executor_cores": [2], "cpu_threads": [1, 2], "batch_size": [8]}
+    log = dags_test(airflow_env, "spark_shape_sweep", {"sample_files": 1, "grid": grid}, timeout=600)
+    assert log.count("starting task_id=transcribe_shape") == 2
+    (run,) = [p.parent for p in (Path(airflow_env["_BASE"]) / "out" / "runs").glob("*/sweep.json")]
+    doc = json.loads((run / "sweep.json").read_text())
+    shapes = {s["shape"]: s for s in doc["shapes"]}
+    assert set(shapes) == {"e1c2t1b8", "e1c2t2b8"}
+    for s in shapes.values():
+        assert s["wall_s"] > 0 and s["core_s"] > s["wall_s"] and s["memory_mb"] > 0 and s["wer"] is not None
+    # spark.task.cpus = cpu_threads: 2 threads a model on 2 cores is one worker.
+    assert (shapes["e1c2t1b8"]["task_slots"], shapes["e1c2t2b8"]["task_slots"]) == (2, 1)
+    assert doc["frontier"] and doc["recommended"] in doc["frontier"]
+    assert (run / "sweep.png").stat().st_size > 1000
+    assert f"recommended shape: {doc['recommended']}" in log
+
+
+def test_a_bad_grid_fails_the_sweep_before_any_spark_task(airflow_env):
+    grid = {"executors": [1], "executor_cores": [1], "cpu_threads": [2], "batch_size": [8]}
+    r = subprocess.run([str(BIN / "airflow"), "dags", "test", "spark_shape_sweep", "-c", json.dumps({"grid": grid})],
+                       env=airflow_env, capture_output=True, text=True, timeout=300)
+    log = r.stdout + r.stderr
+    assert r.returncode != 0 and "DagRun failed" in log, log[-3000:]
+    assert "AirflowFailException: bad setting: grid has no valid shape" in log, log[-3000:]
+    assert log.count("Task started") == 1 and "up_for_retry" not in log  # check_settings once, nothing after it
+
+
 def test_audio_retention_dag(airflow_env, tmp_path):
     now = datetime.now(timezone.utc)
     store = tmp_path / "raw"

@@ -65,7 +65,7 @@ def test_login_trigger_and_state_calls_of_the_e2e_client(airflow):
 
 def test_the_repo_dags_parse_from_the_synced_layout(airflow):
     af, _, _ = airflow
-    for dag_id in ("asr_pipeline", "audio_retention", "production_sampling"):
+    for dag_id in ("asr_pipeline", "audio_retention", "production_sampling", "spark_shape_sweep"):
         af.wait_dag(dag_id, timeout=180)
     assert not af.import_errors.get_import_errors().import_errors
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 from typing import Any, Sequence
 
@@ -152,11 +151,7 @@ class SparkClusterOperator(KubernetesPodOperator):
 
     def execute_local(self, context) -> None:
         cmd = self.local_command(context)
-        env = dict(os.environ)
-        # Driver and Python workers must run this interpreter (the venv with airwave and the ASR stack).
-        env.setdefault("PYSPARK_PYTHON", sys.executable)
-        env.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-        env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # like spark.driver.host: never depend on the hostname
+        env = specs.local_env()  # driver and Python workers run this interpreter; the driver binds to loopback
         self.log.info("Running: %s", " ".join(cmd))
         # Own process group: on_kill can take down spark-submit's JVM and every Python worker it started.
         self._proc = subprocess.Popen(
@@ -207,7 +202,8 @@ class SparkClusterOperator(KubernetesPodOperator):
             app_name=self.app_name(context),
             shape=shape,
             image=self.image,
-            pod_name_prefix=specs.pod_name_prefix(self.task_id, context["run_id"], ti.try_number),
+            pod_name_prefix=specs.pod_name_prefix(self.task_id, context["run_id"], ti.try_number,
+                                                  getattr(ti, "map_index", None)),
             executor_pod_template_file=template_file,
             extra=self.spark_conf,
         )

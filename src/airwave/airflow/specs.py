@@ -10,6 +10,7 @@ import importlib.util
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -96,9 +97,11 @@ def safe_run_id(run_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("_")
 
 
-def pod_name_prefix(task_id: str, run_id: str, try_number: int) -> str:
-    """Executor pod name prefix, unique per run and try (Spark caps it at 47 chars)."""
-    digest = hashlib.sha1(run_id.encode()).hexdigest()[:8]
+def pod_name_prefix(task_id: str, run_id: str, try_number: int, map_index: int | None = None) -> str:
+    """Executor pod name prefix, unique per run, mapped instance and try (Spark caps it at 47 chars). Mapped task
+    instances (e.g. one per cluster shape) share a task id and run side by side: the map index keeps them apart."""
+    key = run_id if map_index is None or map_index < 0 else f"{run_id}#{map_index}"
+    digest = hashlib.sha1(key.encode()).hexdigest()[:8]
     return f"{dns_name(task_id, 30)}-{digest}-t{int(try_number)}"
 
 
@@ -150,6 +153,16 @@ def spark_submit_command(
     for k in sorted(conf):  # sorted: stable argv for golden tests and readable logs
         cmd += ["--conf", f"{k}={conf[k]}"]
     return cmd + [app, *[str(a) for a in app_args]]
+
+
+def local_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment of a local spark-submit: driver and Python workers run this interpreter (the venv with airwave
+    and the ASR stack) and the driver binds to loopback (never depend on the hostname)."""
+    env = dict(os.environ if base is None else base)
+    env.setdefault("PYSPARK_PYTHON", sys.executable)
+    env.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    return env
 
 
 def local_master(shape: ClusterShape) -> str:

@@ -12,7 +12,7 @@ from . import publish, unpublish
 from ..audio import DecodeError, decode, role_of, to_pcm16
 from ..settings import (DEFAULT_EXCLUDE, DEFAULT_ROLES, exclude_patterns, is_excluded, max_input_bytes,
                         max_input_seconds, parse_roles)
-from ..vad import chunk_channel
+from ..vad import chunk_call
 
 ROW_SCHEMA = (
     "kind string, call_id string, source string, channel int, role string, chunk_idx int, start_s double, "
@@ -43,8 +43,8 @@ def process_file(path: str, content: bytes, root: str, roles: dict[int, str], ma
                  "n_chunks": 0}]
     meta = {"source_format": d.source_format, "duration_s": d.duration_s, "sha256": d.sha256}
     rows, speech = [], 0.0
-    for ch, audio in enumerate(d.channels):
-        for i, c in enumerate(chunk_channel(audio)):
+    for ch, chunks in enumerate(chunk_call(d.channels)):
+        for i, c in enumerate(chunks):
             rows.append({"kind": "chunk", "call_id": call["call_id"], "channel": ch,
                          "role": role_of(ch, len(d.channels), roles), "chunk_idx": i, "start_s": c.start_s,
                          "end_s": c.end_s, "speech_s": c.speech_s, "regions": [list(r) for r in c.regions],

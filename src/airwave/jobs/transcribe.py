@@ -1,11 +1,19 @@
 """Transcribe (Spark): RUN/preprocess/chunks -> faster-whisper -> RUN/transcribe/segments.
 
 One model per Python worker (module-level cache in asr.py; workers are reused), chunks from any calls batched
-together, `cpu_threads` = spark.task.cpus so that workers x threads = cores.
+together, `cpu_threads` = spark.task.cpus so that workers x threads = cores. RUN/transcribe/stats.json: the stage's
+wall time and the peak memory of its Python processes (what `airwave sweep` compares cluster shapes by).
 """
 from __future__ import annotations
 
+import json
+import os
+import resource
+import socket
+import time
 from dataclasses import replace
+
+from pyspark.accumulators import AccumulatorParam
 
 from .. import storage
 from . import publish, require, unpublish
@@ -35,39 +43,73 @@ def assign_partitions(keys: list[tuple], n_parts: int) -> dict[tuple, int]:
 def transcribe_rows(rows, cfg: AsrConfig, model_id: str):
     """Transcribe one partition of chunk rows; yields segment tuples in call time."""
     from ..audio import from_pcm16
-    from ..vad import to_call_time
+    from ..vad import split_at_regions
     from ..asr import transcribe_chunks
 
     rows = sorted(rows, key=lambda r: (r["call_id"], r["channel"], r["chunk_idx"]))
     results = transcribe_chunks([from_pcm16(bytes(r["pcm"])) for r in rows], cfg)
     for r, segs in zip(rows, results):
         regions = [tuple(x) for x in r["regions"]]
-        for j, s in enumerate(seg for seg in segs if seg["text"]):
-            yield (r["call_id"], r["channel"], r["role"], r["chunk_idx"], j, to_call_time(s["start"], regions),
-                   to_call_time(s["end"], regions, is_end=True), s["text"], s["avg_logprob"], s["no_speech_prob"], model_id)
+        cues = [c for s in segs if s["text"] for c in split_at_regions(s, regions)]  # one speech region each
+        for j, c in enumerate(cues):
+            yield (r["call_id"], r["channel"], r["role"], r["chunk_idx"], j, c["start"], c["end"], c["text"],
+                   c["avg_logprob"], c["no_speech_prob"], model_id)
 
 
-def run(spark, out_uri: str, cfg: AsrConfig) -> dict:
+class _MaxPerKey(AccumulatorParam):
+    """Accumulates {worker: peak RSS MB}; merging keeps the max, so a retried task never counts twice."""
+
+    def zero(self, value):
+        return {}
+
+    def addInPlace(self, a, b):
+        for k, v in b.items():
+            a[k] = max(a.get(k, 0), v)
+        return a
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def run(spark, out_uri: str, cfg: AsrConfig, chunks_from: str | None = None) -> dict:
+    """`chunks_from`: read another run's published chunks (a shape sweep preprocesses its sample once)."""
     from ..spark import task_cpus, task_slots
 
+    t0 = time.time()
     base = storage.normalize(out_uri)
-    require(base, "preprocess")
+    src = storage.normalize(chunks_from) if chunks_from else base
+    require(src, "preprocess")
     unpublish(base, "transcribe")
     cfg = replace(cfg, cpu_threads=cfg.cpu_threads or task_cpus(spark))
     _, model_id = resolve_model(cfg.model)  # fail fast on the driver if the model is missing
-    chunks = spark.read.parquet(storage.join(base, "preprocess", "chunks"))
+    chunks = spark.read.parquet(storage.join(src, "preprocess", "chunks"))
     keys = [tuple(r) for r in chunks.select("call_id", "channel", "chunk_idx", "speech_s").collect()]
     slots = task_slots(spark)
     # Enough chunks per task to fill batches, and at least one task per slot.
     n_parts = max(1, min(len(keys), slots * max(1, -(-len(keys) // (slots * cfg.batch_size * 4)))))
     assignment = assign_partitions(keys, n_parts)
+    peaks = spark.sparkContext.accumulator({}, _MaxPerKey())
     rdd = (chunks.rdd.map(lambda r: (assignment[(r["call_id"], r["channel"], r["chunk_idx"])], r.asDict()))
            .partitionBy(n_parts, lambda p: p).values()
-           .mapPartitions(lambda rows: transcribe_rows(list(rows), cfg, model_id)))
+           .mapPartitions(lambda rows: _transcribe_partition(rows, cfg, model_id, peaks)))
     segments = spark.createDataFrame(rdd, SEGMENT_SCHEMA)
     out = storage.join(base, "transcribe", "segments")
     segments.write.mode("overwrite").parquet(out)  # replaces a previous attempt's output whole
     stats = spark.read.parquet(out).groupBy().count().first()
+    workers = peaks.value
+    result = {"chunks": len(keys), "segments": stats["count"], "partitions": n_parts, "model": model_id,
+              "cpu_threads": cfg.cpu_threads, "batch_size": cfg.batch_size, "workers": slots,
+              "wall_s": round(time.time() - t0, 2),
+              # Python processes only (the JVM is not counted): each worker's peak RSS, their sum, the driver's.
+              "memory_mb": {"worker_peak": round(max(workers.values(), default=0), 1),
+                            "workers_sum": round(sum(workers.values()), 1), "worker_processes": len(workers),
+                            "driver": round(_peak_rss_mb(), 1)}}
+    storage.write_text(storage.join(base, "transcribe", "stats.json"), json.dumps(result, indent=2) + "\n")
     publish(base, "transcribe")
-    return {"chunks": len(keys), "segments": stats["count"], "partitions": n_parts, "model": model_id,
-            "cpu_threads": cfg.cpu_threads, "workers": slots}
+    return result
+
+
+def _transcribe_partition(rows, cfg: AsrConfig, model_id: str, peaks):
+    yield from transcribe_rows(list(rows), cfg, model_id)
+    peaks.add({f"{socket.gethostname()}:{os.getpid()}": _peak_rss_mb()})

@@ -2,7 +2,8 @@
 """Baseline: the plain sequential faster-whisper script a user would write first.
 
 One process, one model (loaded once), files one after another: decode, split stereo, `transcribe` with VAD,
-beam 1, CTranslate2's default thread count. Prints a JSON object {file: {channel_index: text}} on stdout.
+beam 1, CTranslate2's default thread count. Prints a JSON object {file: {channel_index: [[start, end, text], ...]}}
+on stdout (the segments of each channel, in time order).
 
     python bench/plain_whisper.py FOLDER [--model PATH] [--compute-type int8]
 """
@@ -33,7 +34,8 @@ def main() -> None:
             stereo = c.streams.audio[0].codec_context.channels == 2
         channels = decode_audio(str(f), split_stereo=True) if stereo else (decode_audio(str(f)),)
         out[f.relative_to(a.folder).as_posix()] = {
-            i: " ".join(s.text.strip() for s in model.transcribe(ch, beam_size=1, vad_filter=True, language="en")[0])
+            i: [[s.start, s.end, s.text.strip()]
+                for s in model.transcribe(ch, beam_size=1, vad_filter=True, language="en")[0]]
             for i, ch in enumerate(channels)}
     json.dump(out, sys.stdout)
 

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Throughput benchmark: `airwave run` vs a plain sequential faster-whisper script, same files, same cores, one run.
 
-Replicates sample_data's calls (the decodable ones with references) until the corpus holds at least
---minutes of channel audio, runs (a) bench/plain_whisper.py and (b) `airwave run` on it, and prints channel-audio
-seconds per wall-second for both, their ratio, and the WER of both against the replicated references.
-Results also go to .bench/results.json. Wall times include process start and model load for both.
+Corpus: `--corpus DIR` (a folder with a reference manifest.json, e.g. the development set that
+hack/make_dev_set.py writes), or by default sample_data's decodable calls with references, replicated until the
+corpus holds at least --minutes of channel audio. Runs (a) bench/plain_whisper.py and (b) `airwave run` on it and
+prints, for both: channel-audio seconds per wall-second (xRT), WER per channel, and WER in turn order (each call's
+segments of all channels merged by start time, against the reference turns in order), then the xRT ratio.
+Wall times include process start and model load for both. Results also go to .bench/results.json.
 
-    .venv/bin/python bench/throughput.py [--minutes 20] [--repeat 1]
+    .venv/bin/python bench/throughput.py [--corpus DIR] [--minutes 20] [--repeat 1]
 """
 import argparse
 import json
@@ -19,17 +21,21 @@ import time
 from pathlib import Path
 
 from airwave.audio import decode
-from airwave.evaluate import _score, normalise
+from airwave.evaluate import _score, normalise, ordered_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 WORK = ROOT / ".bench"
+CHANNEL_OF_ROLE = {"agent": 0, "customer": 1, "mixed": 0}  # airwave's default role map: left=agent,right=customer
 
 
-def build_corpus(minutes: float) -> tuple[Path, dict, float]:
+def channel_audio_s(folder: Path, names) -> float:
+    return sum(len(d.channels) * d.duration_s for d in (decode((folder / n).read_bytes()) for n in names))
+
+
+def replicate_sample(minutes: float) -> tuple[Path, dict]:
     refs = json.loads((SAMPLE / "manifest.json").read_text())["calls"]
-    per_copy = sum(len(d.channels) * d.duration_s for d in (decode((SAMPLE / n).read_bytes()) for n in refs))
-    copies = math.ceil(minutes * 60 / per_copy)
+    copies = math.ceil(minutes * 60 / channel_audio_s(SAMPLE, refs))
     corpus = WORK / "corpus"
     shutil.rmtree(corpus, ignore_errors=True)
     corpus.mkdir(parents=True)
@@ -40,7 +46,16 @@ def build_corpus(minutes: float) -> tuple[Path, dict, float]:
             shutil.copy(SAMPLE / name, corpus / dst)
             manifest["calls"][dst] = ref
     (WORK / "refs.json").write_text(json.dumps(manifest))
-    return corpus, manifest, copies * per_copy
+    return corpus, manifest
+
+
+def open_corpus(folder: Path | None, minutes: float) -> tuple[Path, Path, dict]:
+    """(audio folder, its reference manifest, the manifest): `folder` as it is, or replicated sample_data."""
+    if folder:
+        refs = folder.resolve() / "manifest.json"
+        return folder.resolve(), refs, json.loads(refs.read_text())
+    corpus, manifest = replicate_sample(minutes)
+    return corpus, WORK / "refs.json", manifest
 
 
 def timed(cmd: list[str]) -> tuple[float, str]:
@@ -52,49 +67,80 @@ def timed(cmd: list[str]) -> tuple[float, str]:
     return wall, r.stdout
 
 
-def plain_wer(hyp: dict, manifest: dict) -> float:
-    refs, hyps = [], []
+def plain_wer(hyp: dict, manifest: dict) -> tuple[dict, dict]:
+    """The plain script's WER per channel, and in turn order (its segments merged across channels by start time)."""
+    refs, hyps, ord_refs, ord_hyps = [], [], [], []
     for name, ref in manifest["calls"].items():
-        roles = list(ref["channels"])  # agent (left), customer (right); mono: one role
-        for i, role in enumerate(roles):
-            refs.append(normalise(ref["channels"][role]))
-            hyps.append(normalise(hyp.get(name, {}).get(str(i), "")))
-    return _score(refs, hyps)["wer"]
+        segs = hyp.get(name, {})
+        for role, text in ref["channels"].items():
+            refs.append(normalise(text))
+            hyps.append(normalise(" ".join(s[2] for s in segs.get(str(CHANNEL_OF_ROLE[role]), []))))
+        in_order = ordered_reference(ref)
+        if in_order is not None:
+            merged = sorted((s[0], int(ch), s[2]) for ch, ss in segs.items() for s in ss)
+            ord_refs.append(normalise(in_order))
+            ord_hyps.append(normalise(" ".join(t for *_, t in merged)))
+    return _score(refs, hyps), _score(ord_refs, ord_hyps)
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--minutes", type=float, default=20.0, help="channel-audio minutes in the corpus (>= 20)")
+    p.add_argument("--corpus", type=Path, help="folder with audio and a reference manifest.json (default: "
+                   "sample_data replicated to --minutes)")
+    p.add_argument("--minutes", type=float, default=20.0, help="channel-audio minutes of replicated sample_data")
     p.add_argument("--repeat", type=int, default=1, help="alternate the two runs this many times; best wall counts")
+    p.add_argument("--encoder-pad-s", type=float, action="append", default=[],
+                   help="also run airwave with `--encoder-pad-s S` (shorter encoder windows); repeatable")
+    p.add_argument("--out", type=Path, default=WORK / "results.json")
     a = p.parse_args()
-    corpus, manifest, audio_s = build_corpus(a.minutes)
+    corpus, refs_path, manifest = open_corpus(a.corpus, a.minutes)
+    audio_s = channel_audio_s(corpus, manifest["calls"])
     py = sys.executable
-    airwave = [py, "-m", "airwave", "run", str(corpus), "--out", str(WORK / "out"), "--refs", str(WORK / "refs.json")]
+    out = WORK / "out"
+    airwave = [py, "-m", "airwave", "run", str(corpus), "--out", str(out), "--refs", str(refs_path)]
     plain_walls, airwave_walls = [], []
     for _ in range(a.repeat):
-        w, out = timed([py, str(ROOT / "bench" / "plain_whisper.py"), str(corpus)])
+        w, stdout = timed([py, str(ROOT / "bench" / "plain_whisper.py"), str(corpus)])
         plain_walls.append(w)
-        plain_hyp = json.loads(out)
+        plain_hyp = json.loads(stdout)
         w, _ = timed(airwave)
         airwave_walls.append(w)
-    aw_eval = json.loads((WORK / "out" / "eval" / "report.json").read_text())["overall"]["wer"]
-    run = json.loads((WORK / "out" / "run.json").read_text())
+    ev = json.loads((out / "eval" / "report.json").read_text())
+    run = json.loads((out / "run.json").read_text())
+    plain_channel, plain_ordered = plain_wer(plain_hyp, manifest)
     res = {
+        "corpus": str(a.corpus or "sample_data x %d" % (len(manifest["calls"]) // len(
+            json.loads((SAMPLE / "manifest.json").read_text())["calls"]))),
         "cores": os.cpu_count(), "channel_audio_s": round(audio_s, 1), "files": len(manifest["calls"]),
         "plain": {"wall_s": round(min(plain_walls), 2), "xrt": round(audio_s / min(plain_walls), 2),
-                  "wer": plain_wer(plain_hyp, manifest)},
+                  "wer": plain_channel["wer"], "ordered_wer": plain_ordered["wer"], "words": plain_channel["words"]},
         "airwave": {"wall_s": round(min(airwave_walls), 2), "xrt": round(audio_s / min(airwave_walls), 2),
-                    "wer": aw_eval, "stages_s": run["stages_s"], "workers": run["workers"],
-                    "cpu_threads": run["cpu_threads"]},
+                    "wer": ev["overall"]["wer"], "ordered_wer": ev["ordered"]["wer"], "words": ev["overall"]["words"],
+                    "stages_s": run["stages_s"], "workers": run["workers"], "cpu_threads": run["cpu_threads"],
+                    "speech_s": run["speech_s"], "chunks": run["chunks"]},
     }
+    for pad in a.encoder_pad_s:
+        pad_out = WORK / f"out-pad{pad:g}"
+        w, _ = timed([*airwave[:6], str(pad_out), *airwave[7:], "--encoder-pad-s", str(pad)])
+        pev = json.loads((pad_out / "eval" / "report.json").read_text())
+        res[f"airwave-pad{pad:g}"] = {"wall_s": round(w, 2), "xrt": round(audio_s / w, 2),
+                                      "wer": pev["overall"]["wer"], "ordered_wer": pev["ordered"]["wer"]}
     res["ratio"] = round(res["airwave"]["xrt"] / res["plain"]["xrt"], 2)
-    (WORK / "results.json").write_text(json.dumps(res, indent=2))
-    print(f"corpus: {res['files']} files, {audio_s / 60:.1f} min of channel audio, {res['cores']} cores")
-    print(f"{'':<28}{'wall s':>8}{'audio-s/wall-s':>16}{'WER':>8}")
-    for k, label in (("plain", "plain faster-whisper script"), ("airwave", "airwave run")):
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(json.dumps(res, indent=2))
+    print(f"corpus: {res['corpus']}: {res['files']} files, {audio_s / 60:.1f} min of channel audio, "
+          f"{res['airwave']['words']} reference words, {res['cores']} cores")
+    print(f"{'':<28}{'wall s':>8}{'xRT':>8}{'WER/channel':>13}{'WER in order':>14}")
+    rows = [("plain", "plain faster-whisper script"), ("airwave", "airwave run")]
+    rows += [(f"airwave-pad{p:g}", f"  --encoder-pad-s {p:g}") for p in a.encoder_pad_s]
+    for k, label in rows:
         r = res[k]
-        print(f"{label:<28}{r['wall_s']:>8.1f}{r['xrt']:>16.1f}{r['wer']:>8.1%}")
-    print(f"ratio (airwave / plain): {res['ratio']:.2f}x   airwave stages: {run['stages_s']}")
+        print(f"{label:<28}{r['wall_s']:>8.1f}{r['xrt']:>8.1f}{_pct(r['wer']):>13}{_pct(r['ordered_wer']):>14}")
+    print(f"ratio (airwave xRT / plain xRT): {res['ratio']:.2f}x   airwave stages: {run['stages_s']}")
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{x:.1%}"
 
 
 if __name__ == "__main__":

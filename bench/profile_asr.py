@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Where the ASR time goes: encoder, decoder (generate), word alignment, features, VAD and decoding of the audio,
+for airwave's chunked, batched path and for the plain script's `WhisperModel.transcribe`, on the same files, in one
+process, one thread each (so the numbers are per core and add up). Counts 30 s-equivalent encoder windows: the
+encoder's cost grows with the frames it is given.
+
+    .venv/bin/python bench/profile_asr.py CORPUS [--limit N]
+"""
+import argparse
+import collections
+import json
+import time
+from pathlib import Path
+
+T: collections.Counter = collections.Counter()
+N: collections.Counter = collections.Counter()
+
+
+def timed(key, fn):
+    def wrapper(*a, **kw):
+        t = time.perf_counter()
+        try:
+            return fn(*a, **kw)
+        finally:
+            T[key] += time.perf_counter() - t
+            N[key] += 1
+    return wrapper
+
+
+class Counted:
+    """Times the CTranslate2 Whisper model's calls (a C++ object: wrap it rather than patch it)."""
+
+    def __init__(self, model):
+        self._model = model
+
+    def __getattr__(self, name):
+        value = getattr(self._model, name)
+        if name == "encode":
+            def encode(features, *a, **kw):
+                N["encoder_windows"] += features.shape[0] * features.shape[-1] / 3000
+                return timed("encode", value)(features, *a, **kw)
+            return encode
+        return timed(name, value) if name in ("generate", "align") else value
+
+
+class TimedCall:
+    """A callable object (faster-whisper's feature extractor) with its calls timed and its attributes kept."""
+
+    def __init__(self, key, obj):
+        self._key, self._obj = key, obj
+
+    def __call__(self, *a, **kw):
+        return timed(self._key, self._obj)(*a, **kw)
+
+    def __getattr__(self, name):
+        return getattr(self._obj, name)
+
+
+def main() -> None:
+    import numpy as np
+    from faster_whisper import WhisperModel
+
+    from airwave import asr, vad
+    from airwave.audio import decode
+
+    p = argparse.ArgumentParser()
+    p.add_argument("corpus", type=Path)
+    p.add_argument("--limit", type=int, default=0, help="only the first N files")
+    a = p.parse_args()
+    refs = json.loads((a.corpus / "manifest.json").read_text())["calls"]
+    names = sorted(refs)[: a.limit or None]
+    report = {}
+    # airwave: decode, VAD + turns + packing, then batched transcription of all chunks
+    T.clear(), N.clear()
+    t0 = time.perf_counter()
+    decoded = [timed("decode", decode)((a.corpus / n).read_bytes()) for n in names]
+    chunks = [c for d in decoded for cs in timed("vad", vad.chunk_call)(d.channels) for c in cs]
+    cfg = asr.AsrConfig(cpu_threads=1)
+    model = asr.load_model(cfg)
+    model.model = Counted(model.model)
+    encode_each = model.encode
+    model.encode = lambda f: (N.update(encoder_windows=(f[None] if f.ndim == 2 else f).shape[0] * f.shape[-1] / 3000),
+                              timed("encode", encode_each)(f))[1]
+    model.feature_extractor = TimedCall("features", model.feature_extractor)
+    asr.transcribe_chunks([c.audio for c in chunks], cfg)
+    report["airwave"] = {**_summary(time.perf_counter() - t0), "chunks": len(chunks),
+                         "speech_s": round(sum(c.speech_s for c in chunks), 1)}
+    # plain: what bench/plain_whisper.py does per channel
+    T.clear(), N.clear()
+    t0 = time.perf_counter()
+    plain = WhisperModel(asr.resolve_model(cfg.model)[0], device="cpu", compute_type="int8", cpu_threads=1,
+                         local_files_only=True)
+    plain.model = Counted(plain.model)
+    plain.feature_extractor = TimedCall("features", plain.feature_extractor)
+    for d in decoded:
+        for ch in d.channels:
+            segs, _ = plain.transcribe(np.asarray(ch), beam_size=1, vad_filter=True, language="en")
+            list(segs)
+    report["plain"] = _summary(time.perf_counter() - t0)
+    audio = sum(len(d.channels) * d.duration_s for d in decoded)
+    print(f"{len(names)} files, {audio / 60:.1f} min of channel audio; seconds on one thread:")
+    keys = ["decode", "vad", "features", "encode", "generate", "align", "total_s"]
+    print(f"{'':<10}" + "".join(f"{k:>10}" for k in keys) + f"{'windows':>10}{'generate n':>12}")
+    for side, r in report.items():
+        print(f"{side:<10}" + "".join(f"{r.get(k, 0):>10.2f}" for k in keys)
+              + f"{r['encoder_windows']:>10.1f}{r['generate_calls']:>12}")
+    print(json.dumps(report))
+
+
+def _summary(total: float) -> dict:
+    return {**{k: round(v, 2) for k, v in T.items()}, "total_s": round(total, 2),
+            "encoder_windows": round(N["encoder_windows"], 1), "generate_calls": N["generate"]}
+
+
+if __name__ == "__main__":
+    main()

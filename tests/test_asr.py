@@ -77,3 +77,14 @@ def test_device_cuda_without_a_gpu_fails_before_spark_starts(tmp_path, capsys):
     assert main(["run", str(SAMPLE), "--out", str(tmp_path / "o"), "--device", "cuda"]) == 2
     assert "sees no CUDA device" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_encoder_windows_are_30_s_unless_asked_to_fit_the_clips():
+    assert asr.encoder_frames(1200, 0) == 3000  # Whisper's own 30 s window, the default
+    assert asr.encoder_frames(1200, 2.0) == 1400  # 12 s of clip + 2 s
+    assert asr.encoder_frames(1201, 2.0) == 1402  # even: the encoder's first convolution has stride 2
+    assert asr.encoder_frames(2950, 2.0) == 3000  # never more than 30 s
+    with pytest.raises(SettingsError, match="encoder_pad_s"):
+        from airwave.settings import check_asr
+
+        check_asr(encoder_pad_s=-1)

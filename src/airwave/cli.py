@@ -130,7 +130,7 @@ def check(a) -> None:
     if a.cmd == "run" or a.stage == "transcribe":
         from .asr import resolve_model
 
-        settings.check_asr(a.beam_size, a.compute_type or settings.default_compute_type(a.device), a.batch_size,
+        settings.check_asr(a.beam_size, a.compute_type, a.batch_size,
                            a.cpu_threads, device=a.device, encoder_pad_s=a.encoder_pad_s)
         resolve_model(a.model)
 

@@ -175,10 +175,12 @@ def default_compute_type(device: str) -> str:
     return "float16" if device == "cuda" else "int8"
 
 
-def check_asr(beam_size=1, compute_type="int8", batch_size=8, cpu_threads=0, device="cpu", probe=True,
+def check_asr(beam_size=1, compute_type=None, batch_size=8, cpu_threads=0, device="cpu", probe=True,
               encoder_pad_s=0.0) -> None:
-    """`probe`: also ask CTranslate2 whether a CUDA device is there (not where the check runs elsewhere than the
-    model, e.g. an Airflow scheduler pod checking for a Spark driver pod)."""
+    """`compute_type` None or empty: the device's default. `probe`: also ask CTranslate2 whether a CUDA device is
+    there (not where the check runs elsewhere than the model, e.g. an Airflow scheduler pod checking for a Spark
+    driver pod)."""
+    compute_type = compute_type or default_compute_type(device)
     positive_int("beam_size", beam_size)
     positive_int("batch_size", batch_size)
     positive_int("cpu_threads", cpu_threads, minimum=0)
@@ -293,7 +295,7 @@ def check_stage_args(argv: list[str], model: bool = True) -> None:
     if "refs" in o:
         check_refs(o["refs"])
     device = o.get("device", "cpu")
-    check_asr(o.get("beam-size", 1), o.get("compute-type") or default_compute_type(device), o.get("batch-size", 8),
+    check_asr(o.get("beam-size", 1), o.get("compute-type"), o.get("batch-size", 8),
               o.get("cpu-threads", 0), device=device, probe=model, encoder_pad_s=o.get("encoder-pad-s", 0.0))
     if model and o.get("model"):
         from .asr import resolve_model
@@ -311,7 +313,7 @@ def check_run(params: dict, model: bool = True) -> None:
     if refs and storage.exists(refs):
         check_refs(refs)
     device = params.get("device") or "cpu"
-    check_asr(params.get("beam_size") or 1, params.get("compute_type") or default_compute_type(device), device=device,
+    check_asr(params.get("beam_size") or 1, params.get("compute_type"), device=device,
               probe=model)
     for stage in ("preprocess", "transcribe", "postprocess"):
         check_cluster(f"{stage}_cluster", params[f"{stage}_cluster"])

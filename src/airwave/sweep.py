@@ -142,7 +142,7 @@ def check(*, input: str, out: str, refs: str, sample, grid, wer_tolerance=WER_TO
                             f"{wer_tolerance!r}")
     settings.check_memory("executor_memory", executor_memory)
     settings.check_memory("driver_memory", driver_memory)
-    settings.check_asr(beam_size or 1, compute_type or "int8")
+    settings.check_asr(beam_size or 1, compute_type)
     if not _referenced(input, refs_doc):
         raise SettingsError(f"input {input} has no file with a reference in {refs}: a sweep scores every shape "
                             "against references; point refs at the input's manifest")

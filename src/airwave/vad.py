@@ -1,6 +1,8 @@
 """Speech detection (Silero VAD, shipped with faster-whisper) and packing of speech into <=30 s chunks. Pure."""
 from __future__ import annotations
 
+import bisect
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,16 +94,6 @@ def chunk_channel(audio: np.ndarray, max_s: float = MAX_CHUNK_S) -> list[Chunk]:
     return chunk_call([audio], max_s)[0]
 
 
-def region_of(t: float, regions: list[tuple[float, float]]) -> int:
-    """Index of the region that chunk time `t` (in the concatenated speech) falls in."""
-    offset = 0.0
-    for k, (start, end) in enumerate(regions):
-        offset += end - start
-        if t < offset:
-            return k
-    return len(regions) - 1
-
-
 def split_at_regions(segment: dict, regions: list[tuple[float, float]]) -> list[dict]:
     """Cut one decoded segment (chunk time, with word timings) into cues that each lie in one speech region.
 
@@ -111,19 +103,16 @@ def split_at_regions(segment: dict, regions: list[tuple[float, float]]) -> list[
     A segment without word timings goes whole to the region of its midpoint.
     """
     words = segment.get("words") or [(segment["start"], segment["end"], segment["text"])]
-    offsets, acc = [], 0.0
-    for start, end in regions:
-        offsets.append(acc)
-        acc += end - start
+    offsets = list(itertools.accumulate((e - s for s, e in regions[:-1]), initial=0.0))  # region starts, chunk time
     groups: list[tuple[int, list]] = []
     for w in words:
-        k = region_of((w[0] + w[1]) / 2, regions)
+        k = max(0, bisect.bisect_right(offsets, (w[0] + w[1]) / 2) - 1)
         if not groups or groups[-1][0] != k:
             groups.append((k, []))
         groups[-1][1].append(w)
     cues = []
     for k, ws in groups:
-        text = "".join(w[2] for w in ws).strip() if segment.get("words") else segment["text"]
+        text = "".join(w[2] for w in ws).strip()
         if not text:
             continue
         r_start, r_end = regions[k]

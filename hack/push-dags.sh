@@ -20,6 +20,12 @@ touch "$mirror/dags/.keep"                                   # git does not trac
 find "$mirror/dags" "$mirror/src" \( -name __pycache__ -o -name '*.egg-info' \) -prune -exec rm -rf {} +
 g add -A
 g diff --cached --quiet || g commit -q -m "sync from working tree $(date -u +%FT%TZ)"
-# --force: the server's repo is derived state (emptyDir); ours is the truth.
-g push -q --force "$remote" "HEAD:$branch"
+# --force: the server's repo is derived state (emptyDir); ours is the truth. Retried: right after the git-server pod
+# turns Ready, its NodePort can still answer with an empty reply for a few seconds (seen once in a CI `make up`).
+for try in 1 2 3 4 5 6 7 8 9 10 11 12; do
+  g push -q --force "$remote" "HEAD:$branch" && break
+  [ "$try" -lt 12 ] || { echo "push to $remote failed 12 times" >&2; exit 1; }
+  echo "push to $remote failed (try $try); retrying in 5 s" >&2
+  sleep 5
+done
 echo "pushed $(g rev-parse --short HEAD) to $remote ($branch) at $(date -u +%T)"

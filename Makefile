@@ -58,21 +58,21 @@ test-fast: env test-tools
 	$(PY) -m pytest -q -m "not slow and not kind" $(PYTEST_ARGS)
 
 # Two corpora, each run side by side with the plain script: sample_data replicated to >= 20 min of channel audio,
-# and the development set (40 min of channel audio, 20 TTS voices, noise; hack/make_dev_set.py, built once into
+# and the development set (40 min of channel audio, 20 TTS voices, noise; tests/support/make_dev_set.py, built once into
 # .bench/devset; it needs the TTS packages its docstring names).
 bench: env .bench/devset/manifest.json
-	$(PY) bench/throughput.py $(BENCH_ARGS)
-	$(PY) bench/throughput.py --corpus .bench/devset --out .bench/dev-results.json $(BENCH_ARGS)
+	$(PY) -m bench.throughput $(BENCH_ARGS)
+	$(PY) -m bench.throughput --corpus .bench/devset --out .bench/dev-results.json $(BENCH_ARGS)
 
-.bench/devset/manifest.json: hack/make_dev_set.py hack/make_sample_data.py
-	$(PY) hack/make_dev_set.py .bench/devset
+.bench/devset/manifest.json: tests/support/make_dev_set.py tests/support/make_sample_data.py
+	$(PY) -m tests.support.make_dev_set .bench/devset
 
 bench-memory: env
-	$(PY) bench/memory.py $(BENCH_ARGS)
+	$(PY) -m bench.memory $(BENCH_ARGS)
 
 # Save-a-DAG -> parsed by Airflow, through push, git server, git-sync-style poll and dag-processor (target < 15 s).
 bench-dag-sync: env
-	$(PY) bench/dag_sync.py $(BENCH_ARGS)
+	$(PY) -m bench.dag_sync $(BENCH_ARGS)
 
 # Cluster shapes for the transcribe stage (airwave sweep; README "Choosing a cluster shape"): every referenced call of
 # sample_data under the default grid (6 shapes, sized for 2 cores); results in .bench/sweep/ (sweep.json, the table),
@@ -84,7 +84,7 @@ bench-sweep: env
 
 # Regenerate sample_data/ (needs flite + espeak-ng; the result is committed).
 sample-data: env
-	$(PY) hack/make_sample_data.py sample_data
+	$(PY) -m tests.support.make_sample_data sample_data
 
 clean:
 	rm -rf out .bench .pytest_cache

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """DAG sync latency: seconds from saving a DAG file to Airflow's REST API listing it (target < 15 s).
 
-The stack's path, run as processes on this machine (hack/localstack.py): a working tree -> hack/push-dags.sh
+The stack's path, run as processes on this machine (tests/support/localstack.py): a working tree -> hack/push-dags.sh
 (what Tilt's `dags-push` runs on a save) -> the git server (stack/git-server/server.py) -> a git-sync-style
 poller (2 s period, like GITSYNC_PERIOD) -> the dag-processor (settings from stack/airflow/config.yaml) ->
 the api-server. Baseline in the same run: the file written straight into the synced folder, i.e. the Airflow
 side alone. Not included: Tilt's file-watch debounce (well under 1 s) and pod networking.
 
-    .venv/bin/python bench/dag_sync.py [--trials 5]
+    .venv/bin/python -m bench.dag_sync [--trials 5]
 Results also go to .bench/dag_sync.json.
 """
 from __future__ import annotations
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import yaml
 
+from tests.support import localstack
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "hack"))
-import localstack  # noqa: E402
 
 PROBE = "from airflow.sdk import DAG\nwith DAG({dag_id!r}, schedule=None, tags=['probe']):\n    pass\n"
 # Settings from the stack that decide login and how fast a new file is picked up.

@@ -5,7 +5,7 @@ Prints channel-audio seconds per wall-second (xRT), WER per channel and WER in t
 CUDA GPU that CTranslate2 can use (CUDA 12 + cuDNN 9); the settings check refuses `--device cuda` without one.
 On a GPU the batch is larger (--gpu-batch-size): batching is what a GPU is for. Results: .bench/gpu.json.
 
-    .venv/bin/python bench/gpu.py [--corpus DIR | --minutes 20] [--gpu-batch-size 32]
+    .venv/bin/python -m bench.gpu [--corpus DIR | --minutes 20] [--gpu-batch-size 32]
 """
 import argparse
 import json
@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from throughput import WORK, channel_audio_s, open_corpus, timed
+from bench.throughput import WORK, channel_audio_s, open_corpus, timed
 
 
 def main() -> None:

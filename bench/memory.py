@@ -9,7 +9,7 @@ the same modules (baseline) in the same run:
 Preprocess again for the call repeated to --long-minutes, to show how the file size drives it (the input size limit,
 AIRWAVE_MAX_INPUT_MB, bounds that side; a transcribe task holds a partition's chunks, not whole files).
 
-    .venv/bin/python bench/memory.py [--call sample_data/call_004_long_billing_dispute.wav] [--long-minutes 30]
+    .venv/bin/python -m bench.memory [--call sample_data/call_004_long_billing_dispute.wav] [--long-minutes 30]
 """
 import argparse
 import json
@@ -49,10 +49,8 @@ def repeated(call: Path, minutes: float, out: Path) -> Path:
     """The call back to back until it lasts `minutes` (16 kHz stereo mu-law WAV)."""
     import numpy as np
 
-    sys.path.insert(0, str(ROOT / "hack"))
-    from make_sample_data import encode
-
     from airwave.audio import decode
+    from tests.support.make_sample_data import encode
 
     d = decode(call.read_bytes())
     one = np.stack(d.channels)

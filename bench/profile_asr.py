@@ -4,7 +4,7 @@ for airwave's chunked, batched path and for the plain script's `WhisperModel.tra
 process, one thread each (so the numbers are per core and add up). Counts 30 s-equivalent encoder windows: the
 encoder's cost grows with the frames it is given.
 
-    .venv/bin/python bench/profile_asr.py CORPUS [--limit N]
+    .venv/bin/python -m bench.profile_asr CORPUS [--limit N]
 """
 import argparse
 import collections

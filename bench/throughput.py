@@ -2,13 +2,13 @@
 """Throughput benchmark: `airwave run` vs a plain sequential faster-whisper script, same files, same cores, one run.
 
 Corpus: `--corpus DIR` (a folder with a reference manifest.json, e.g. the development set that
-hack/make_dev_set.py writes), or by default sample_data's decodable calls with references, replicated until the
+tests/support/make_dev_set.py writes), or by default sample_data's decodable calls with references, replicated until the
 corpus holds at least --minutes of channel audio. Runs (a) bench/plain_whisper.py and (b) `airwave run` on it and
 prints, for both: channel-audio seconds per wall-second (xRT), WER per channel, and WER in turn order (each call's
 segments of all channels merged by start time, against the reference turns in order), then the xRT ratio.
 Wall times include process start and model load for both. Results also go to .bench/results.json.
 
-    .venv/bin/python bench/throughput.py [--corpus DIR] [--minutes 20] [--repeat 1]
+    .venv/bin/python -m bench.throughput [--corpus DIR] [--minutes 20] [--repeat 1]
 """
 import argparse
 import json

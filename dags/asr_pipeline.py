@@ -20,12 +20,13 @@ from pathlib import Path
 
 from airflow.sdk import DAG, Param, task
 
-from airwave.airflow.operator import SparkClusterOperator
-from airwave.airflow.runs import FILTERS, RUN, cluster_fields, default_locations
+from airwave.operators import SparkClusterOperator
+from airwave.runs import FILTERS, RUN, cluster_fields, default_locations
+from airwave.settings import DEFAULT_ROLES, environment
 
 REPO = Path(__file__).resolve().parents[1]
 # Defaults for the embedded demo; on Kubernetes the Airflow pods set these to s3a:// locations.
-INPUT, RUNS_BASE, REFS = default_locations(REPO)
+INPUT, RUNS_BASE, REFS = default_locations(REPO, environment())
 
 
 def cluster_param(executors: int, cores: int, memory: str, driver_memory: str) -> Param:
@@ -53,7 +54,7 @@ with DAG(
         "input": Param(INPUT, type="string", description="folder or prefix with call audio (path, file://, s3a://)"),
         "runs_base": Param(RUNS_BASE, type="string", description="results go to <runs_base>/runs/<run_id>/"),
         "refs": Param(REFS, type="string", description="reference manifest.json; evaluation is skipped if absent"),
-        "roles": Param("left=agent,right=customer", type="string", description="stereo channel -> speaker role"),
+        "roles": Param(DEFAULT_ROLES, type="string", description="channel -> speaker role"),
         "model": Param("", type="string", description="ASR model name or folder; empty = the CLI default"),
         "beam_size": Param("", type=["string", "integer"], description="empty = the CLI default"),
         "device": Param("cpu", enum=["cpu", "cuda"], description="cuda: executors need a GPU each (see "
@@ -69,7 +70,7 @@ with DAG(
         from airflow.sdk.exceptions import AirflowFailException
 
         from airwave import settings
-        from airwave.airflow.operator import configured_backend
+        from airwave.operators import configured_backend
 
         try:  # the model lives in the Spark image on Kubernetes: there its driver checks it, before any executor
             settings.check_run(params, model=configured_backend() == "local")

@@ -9,21 +9,22 @@ would have) to `<audit_prefix>/retention/<run_id>.json`. Nothing outside the con
 """
 from __future__ import annotations
 
-import json
-import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from airflow.sdk import DAG, Param, task
 
+from airwave.settings import environment
+
 REPO = Path(__file__).resolve().parents[1]
-RUNS_BASE = os.environ.get("AIRWAVE_RUNS_BASE", str(REPO / "out")).rstrip("/")
+ENV = environment()
+RUNS_BASE = (ENV.runs_base or str(REPO / "out")).rstrip("/")
 # Default: intermediates of pipeline runs after 14 days (transcripts stay). Raw audio only when configured,
 # e.g. AIRWAVE_RETENTION_POLICIES='[{"prefix": "s3a://raw", "keep_days": 90}]'.
-DEFAULT_POLICIES = json.loads(os.environ.get("AIRWAVE_RETENTION_POLICIES") or json.dumps([
+DEFAULT_POLICIES = ENV.retention_policies if ENV.retention_policies is not None else [
     {"prefix": f"{RUNS_BASE}/runs", "keep_days": 14,
      "include": ["*/preprocess/*", "*/transcribe/*", "*/sample/audio/*"]},  # a shape sweep's copy of its sample
-]))
+]
 
 with DAG(
     dag_id="audio_retention",
@@ -44,7 +45,7 @@ with DAG(
     @task(doc_md="Apply the policies and write the audit record.")
     def enforce_retention(params=None, run_id=None, data_interval_end=None):
         from airwave import retention, storage
-        from airwave.airflow.specs import safe_run_id
+        from airwave.cluster.specs import safe_run_id
 
         audit = storage.join(params["audit_prefix"], "retention", f"{safe_run_id(run_id)}.json")
         rec = retention.apply(params["policies"], now=data_interval_end, dry_run=params["dry_run"],

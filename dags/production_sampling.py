@@ -7,15 +7,17 @@ model evaluation. The same call is always in or out for a given seed and rate, s
 """
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, task
 
+from airwave.settings import environment
+
 REPO = Path(__file__).resolve().parents[1]
-SOURCE = os.environ.get("AIRWAVE_RAW_PREFIX", str(REPO / "sample_data"))
-EVAL = os.environ.get("AIRWAVE_EVAL_PREFIX", str(REPO / "out" / "eval"))
+ENV = environment()
+SOURCE = ENV.raw_prefix or str(REPO / "sample_data")
+EVAL = ENV.eval_prefix or str(REPO / "out" / "eval")
 
 with DAG(
     dag_id="production_sampling",

@@ -22,13 +22,14 @@ from pathlib import Path
 
 from airflow.sdk import DAG, Param, task
 
-from airwave.airflow.operator import SparkClusterOperator
-from airwave.airflow.runs import FILTERS, RUN, cluster_fields, default_locations
-from airwave.airflow.specs import stack
+from airwave.operators import SparkClusterOperator
+from airwave.runs import FILTERS, RUN, cluster_fields, default_locations
+from airwave.cluster.specs import stack
+from airwave.settings import environment
 from airwave.sweep import DEFAULT_GRID, WER_TOLERANCE, sample_audio
 
 REPO = Path(__file__).resolve().parents[1]
-INPUT, RUNS_BASE, REFS = default_locations(REPO)
+INPUT, RUNS_BASE, REFS = default_locations(REPO, environment())
 
 with DAG(
     dag_id="spark_shape_sweep",
@@ -67,7 +68,7 @@ with DAG(
         from airflow.sdk.exceptions import AirflowFailException
 
         from airwave import settings, sweep
-        from airwave.airflow.operator import configured_backend
+        from airwave.operators import configured_backend
 
         try:  # on Kubernetes the model lives in the Spark image: each shape's driver checks it
             shapes = sweep.check(

@@ -25,8 +25,8 @@ LOG="$AIRFLOW_HOME/demo-$(date +%Y%m%dT%H%M%S).log"
 
 echo "== Airflow metadata DB (SQLite) in $AIRFLOW_HOME"
 "$VENV_BIN/airflow" db migrate >>"$LOG" 2>&1 || { tail -30 "$LOG"; exit 1; }
-SLOTS="$("$PY" -c 'from airwave.airflow.specs import stack; print(stack()["airflow"]["spark_pool_slots"])')"
-POOL="$("$PY" -c 'from airwave.airflow.specs import stack; print(stack()["airflow"]["spark_pool"])')"
+SLOTS="$("$PY" -c 'from airwave.cluster.specs import stack; print(stack()["airflow"]["spark_pool_slots"])')"
+POOL="$("$PY" -c 'from airwave.cluster.specs import stack; print(stack()["airflow"]["spark_pool"])')"
 "$VENV_BIN/airflow" pools set "$POOL" "$SLOTS" "Spark clusters running at once" >>"$LOG" 2>&1
 
 if [ "${1:-}" = "--ui" ]; then
@@ -49,7 +49,7 @@ if [ "$RC" -ne 0 ]; then
 fi
 
 RUN_ID="$(grep -o 'DagRun Finished: dag_id=asr_pipeline, [^,]*, run_id=[^,]*' "$LOG" | tail -1 | sed 's/.*run_id=//')"
-RUN="$AIRWAVE_RUNS_BASE/runs/$("$PY" -c 'import sys; from airwave.airflow.specs import safe_run_id; print(safe_run_id(sys.argv[1]))' "$RUN_ID")/"
+RUN="$AIRWAVE_RUNS_BASE/runs/$("$PY" -c 'import sys; from airwave.cluster.specs import safe_run_id; print(safe_run_id(sys.argv[1]))' "$RUN_ID")/"
 echo
 echo "== done in $(( $(date +%s) - START ))s. Results of this run: ${RUN%/}"
 echo "   transcripts: ${RUN}calls/   ($(find "${RUN}calls" -name '*.json' | wc -l) calls: JSON, SRT, VTT each)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Offline stand-in for the Spark base image (stack.json upstream_images.spark_base, Temurin JRE on Ubuntu noble).
+# Offline stand-in for the Spark base image (sandbox.json upstream_images.spark_base, Temurin JRE on Ubuntu noble).
 #   sudo hack/base-image.sh [TAG]        (default localhost/airwave-spark-base:bookworm)
 #   SPARK_BASE_IMAGE=localhost/airwave-spark-base:bookworm hack/image.sh spark
 # Why: a CI machine without a container registry cannot pull any image, but it can reach a Debian mirror. This

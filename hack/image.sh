@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Build (and push) one of our images under the fixed name in stack.json (images.*:images.tag), or under REF.
+# Build (and push) one of our images under the fixed name in src/airwave/cluster/defaults.json
+# (images.*:images.tag), or under REF.
 #   hack/image.sh airflow|spark [--push]
 #   hack/image.sh airflow|spark --tag REF     (Tilt's custom_build: REF is $EXPECTED_REF; Tilt tags by content, pushes)
-# Base images: stack.json upstream_images.{airflow,spark}_base, or AIRFLOW_BASE_IMAGE /
+# Base images: stack/sandbox/sandbox.json upstream_images.{airflow,spark}_base, or AIRFLOW_BASE_IMAGE /
 # SPARK_BASE_IMAGE. PIP_INDEX_URL is passed on to the Spark build when set; BUILD_CA_CERT (default: PIP_CERT) is a
 # CA bundle file pip trusts inside the Spark build (TLS-intercepting proxies). DOCKER_BUILD_ARGS: extra `docker
 # build` flags, e.g. "--network host" where the default bridge network has no route out.

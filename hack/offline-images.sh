@@ -9,7 +9,7 @@
 # cluster` (control plane, etcd, CoreDNS, pause, CNI, storage), preloaded into our node image; and the images
 # the sandbox itself pulls (registry), tagged with the upstream names our files use. An image is rebuilt only when
 # the hash of its inputs (pins + our files) changes: its label airwave.inputs holds it.
-# Facts behind the choices: shared/notes/offline-kind-node.md. Needs root, Docker (hack/docker-up.sh), Go, gcc;
+# Needs root, Docker (hack/docker-up.sh), Go, gcc;
 # installs the Debian packages it builds with when missing (debootstrap, libseccomp-dev, pkg-config, busybox-static).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -23,7 +23,7 @@ RUNC_VERSION=v1.4.2
 CNI_PLUGINS_VERSION=v1.9.1
 CRICTL_VERSION=v1.36.0
 LOCAL_PATH_VERSION=v0.0.30       # the newest local-path-provisioner the Go proxy serves
-REGISTRY_VERSION=v3.1.1          # distribution, for stack.json's registry image
+REGISTRY_VERSION=v3.1.1          # distribution, for sandbox.json's registry image
 AIRWAVE_CNI_VERSION=v0.1.0       # stack/images/cni (ours)
 MC_VERSION=v0.0.0-20250313080218-cf909e1063a9   # the newest mc the Go proxy serves (its RELEASE tags are not semver)
 PG_SUITE=trixie                  # PostgreSQL 17 (bookworm has 15)
@@ -139,9 +139,9 @@ SYSTEM_IMAGES=(
   "docker.io/rancher/local-path-provisioner:$LOCAL_PATH_VERSION"
   "localhost/airwave-busybox:1.35.0"
 )
-# Images the sandbox runs outside the cluster, under the names in src/airwave/stack.json.
+# Images the sandbox runs outside the cluster, under the names in stack/sandbox/sandbox.json.
 HOST_IMAGES=("$(sj upstream_images.registry)")
-# Images the sandbox's workloads pull, under the names in stack.json: `hack/cluster.sh up` with OFFLINE=1 pushes them
+# Images the sandbox's workloads pull, under the names in sandbox.json: `hack/cluster.sh up` with OFFLINE=1 pushes them
 # to the local registry, which serves them to the nodes as a mirror of their upstream registry.
 CLUSTER_IMAGES=("$(sj upstream_images.postgres)" "$(sj upstream_images.minio)" "$(sj upstream_images.mc)"
   "$(sj upstream_images.git_sync)")

@@ -8,7 +8,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 KIND_VERSION=v0.32.0          # go install from the Go module proxy
-KUBECTL_VERSION=v1.36.1       # matches the kind node image (stack.json upstream_images.kind_node); offline: built
+KUBECTL_VERSION=v1.36.1       # matches the kind node image (sandbox.json upstream_images.kind_node); offline: built
 TILT_VERSION=0.37.6           # release binary, or built from hack/tilt (= its go.mod) without the web UI
 KUSTOMIZE_VERSION=v5.8.1      # go install; v5.8.3 needs a newer Go than 1.26
 # MinIO server for the host-side S3 tests (make test): the final commit of the archived repo. Its tags are not

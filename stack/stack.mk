@@ -1,7 +1,7 @@
 # Targets for the kind sandbox; the top-level Makefile does `include stack/stack.mk`.
 # Docs: docs/stack.md. Tools are pinned in hack/tools.sh and live in .tools/bin; point KIND,
 # KUBECTL, TILT, KUSTOMIZE or DOCKER at other binaries to use those instead. Third-party images and
-# base images are pinned in src/airwave/stack.json; override with MINIO_IMAGE, MC_IMAGE,
+# base images are pinned in stack/sandbox/sandbox.json; override with MINIO_IMAGE, MC_IMAGE,
 # POSTGRES_IMAGE, GIT_SYNC_IMAGE, REGISTRY_IMAGE, KIND_NODE_IMAGE, AIRFLOW_BASE_IMAGE, SPARK_BASE_IMAGE.
 
 STACK_TOOLS_BIN := $(CURDIR)/.tools/bin
@@ -31,7 +31,8 @@ stack-tools:
 	@command -v "$(KUSTOMIZE)" >/dev/null || hack/tools.sh kustomize
 	@hack/tools.sh jars
 
-up: stack-tools
+# env: Tilt's sample-data upload runs the project venv (tests/support/s3.py: pyarrow + the Kubernetes client).
+up: env stack-tools
 	hack/doctor.sh
 	hack/cluster.sh up
 	$(TILT) $(TILT_MODE) --file Tiltfile
@@ -61,8 +62,9 @@ offline-images:
 	hack/offline-images.sh
 
 # The cluster itself, both profiles, against real kind clusters (pytest -m kind): nodes, DNS, pod network across
-# nodes, storage, pulls through the registry, hack/cluster.sh and make down. Creates and deletes clusters.
+# nodes, storage, pulls through the registry, hack/cluster.sh and make down. Creates and deletes clusters. Plus the
+# pinned MinIO image in a testcontainers container (needs it present locally: pulled, or `make offline-images`).
 kind-test: env
 	@command -v "$(KIND)" >/dev/null || hack/tools.sh kind
 	@command -v "$(KUBECTL)" >/dev/null || hack/tools.sh kubectl
-	$(PY) -m pytest -q -ra -m kind tests/stack/test_kind_cluster.py $(PYTEST_ARGS)
+	$(PY) -m pytest -q -ra -m kind tests/stack/test_kind_cluster.py tests/stack/test_minio_container.py $(PYTEST_ARGS)

@@ -1,10 +1,20 @@
+import atexit
 import os
+import shutil
+import tempfile
 
 import numpy as np
 import pytest
 
 from testlib import make_sample_data
 
+# Importing Airflow creates $AIRFLOW_HOME (~/airflow by default): keep tests away from any real one, one home per
+# test session (set here, before any test module imports Airflow).
+if not os.environ.get("AIRWAVE_TEST_AIRFLOW_HOME"):
+    os.environ["AIRWAVE_TEST_AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="airwave-test-airflow-")
+    atexit.register(shutil.rmtree, os.environ["AIRWAVE_TEST_AIRFLOW_HOME"], True)
+os.environ["AIRFLOW_HOME"] = os.environ["AIRWAVE_TEST_AIRFLOW_HOME"]
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a test that reaches for the hub must fail, not download
 # The caller's object-store settings (a real AWS account, a running sandbox) must not steer the tests: the
 # MinIO tests set their own.

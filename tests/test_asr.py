@@ -60,14 +60,15 @@ def test_batched_transcription_is_real_and_loads_the_model_once():
     again = transcribe_chunks([c.audio for c in chunks[:1]], AsrConfig(batch_size=2))
     assert asr.LOADS["count"] - before <= 1  # one model per process, reused across calls
     assert again[0] == first[0]  # deterministic for the same chunk
-    text = normalise(" ".join(s["text"] for segs in first for s in segs))
+    text = normalise(" ".join(s.text for segs in first for s in segs))
     for word in ("invoice", "email", "minutes", "waiting"):
         assert word in text
     # both utterances of the customer's chunk are there: decoding continues after an early end-of-text
-    customer = " ".join(s["text"] for s in first[-1])
+    customer = " ".join(s.text for s in first[-1])
     assert "invoice" in customer.lower() and re.search(r"example", customer, re.I)
     for segs in first:
-        assert all(0 <= s["start"] < s["end"] for s in segs)
+        assert all(0 <= s.start < s.end for s in segs)
+        assert all(s.words and all(0 <= w.start <= w.end for w in s.words) for s in segs)  # with word timings
 
 
 @pytest.mark.skipif(__import__("ctranslate2").get_cuda_device_count() > 0, reason="this machine has a GPU")

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from airwave import sweep
-from airwave.airflow import specs
+from airwave.cluster import specs
 from airwave.jobs.transcribe import _MaxPerKey
 from airwave.settings import SettingsError
 

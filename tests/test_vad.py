@@ -1,7 +1,9 @@
+from dataclasses import replace
+
 import numpy as np
-import pytest
 
 from airwave.audio import SAMPLE_RATE, decode
+from airwave.records import Segment, Word
 from airwave.vad import MAX_CHUNK_S, chunk_call, chunk_channel, pack, split_at_regions, turns
 from testlib import SAMPLE
 
@@ -28,17 +30,17 @@ def test_pack_splits_a_region_longer_than_the_window():
 
 def test_a_segment_is_cut_into_one_cue_per_region_by_its_words():
     regions = [(2.0, 5.0), (10.0, 12.0)]  # 3 s + 2 s of speech, concatenated in the chunk
-    seg = {"start": 0.2, "end": 4.8, "text": "Hello there. Yes.", "avg_logprob": -0.2, "no_speech_prob": 0.01,
-           "words": [(0.2, 0.8, " Hello"), (0.9, 1.5, " there."), (3.3, 3.9, " Yes.")]}
+    seg = Segment(start=0.2, end=4.8, text="Hello there. Yes.", avg_logprob=-0.2, no_speech_prob=0.01,
+                  words=(Word(0.2, 0.8, " Hello"), Word(0.9, 1.5, " there."), Word(3.3, 3.9, " Yes.")))
     cues = split_at_regions(seg, regions)
-    assert [(c["start"], c["end"], c["text"]) for c in cues] == [(2.2, 3.5, "Hello there."), (10.3, 10.9, "Yes.")]
-    assert all(c["avg_logprob"] == -0.2 and "words" not in c for c in cues)
+    assert [(c.start, c.end, c.text) for c in cues] == [(2.2, 3.5, "Hello there."), (10.3, 10.9, "Yes.")]
+    assert all(c.avg_logprob == -0.2 and c.no_speech_prob == 0.01 and c.words == () for c in cues)
     # a word straddling the junction goes where most of it is; times are clipped to the region
-    seg = {**seg, "words": [(2.5, 3.4, " over"), (4.9, 5.6, " end")]}
-    assert [(c["start"], c["end"]) for c in split_at_regions(seg, regions)] == [(4.5, 5.0), (11.9, 12.0)]
+    seg = replace(seg, words=(Word(2.5, 3.4, " over"), Word(4.9, 5.6, " end")))
+    assert [(c.start, c.end) for c in split_at_regions(seg, regions)] == [(4.5, 5.0), (11.9, 12.0)]
     # without word timings the whole segment goes to the region of its midpoint
-    nowords = {**seg, "words": [], "start": 3.2, "end": 4.0}
-    assert [(c["start"], c["end"], c["text"]) for c in split_at_regions(nowords, regions)] == \
+    nowords = replace(seg, words=(), start=3.2, end=4.0)
+    assert [(c.start, c.end, c.text) for c in split_at_regions(nowords, regions)] == \
         [(10.2, 11.0, "Hello there. Yes.")]
 
 

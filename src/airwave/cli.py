@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 
@@ -17,7 +16,7 @@ from .settings import DEFAULT_EXCLUDE, DEFAULT_ROLES, SettingsError
 
 def _asr_args(p: argparse.ArgumentParser) -> None:
     d = AsrConfig()
-    p.add_argument("--model", default=os.environ.get("AIRWAVE_MODEL", d.model),
+    p.add_argument("--model", default=settings.environment().model or d.model,
                    help="model name (tiny.en ships with the package; others under $AIRWAVE_MODELS_DIR) or a folder")
     p.add_argument("--beam-size", type=int, default=d.beam_size)
     p.add_argument("--device", default=d.device, choices=settings.DEVICES,
@@ -95,7 +94,7 @@ def _sweep_args(sub) -> None:
     sw.add_argument("--executor-memory", default="4g")
     sw.add_argument("--driver-memory", default="2g")
     d = AsrConfig()
-    sw.add_argument("--model", default=os.environ.get("AIRWAVE_MODEL", d.model))
+    sw.add_argument("--model", default=settings.environment().model or d.model)
     sw.add_argument("--beam-size", type=int, default=d.beam_size)
     sw.add_argument("--compute-type", default="", help="CTranslate2 compute type (default: the stage's)")
     sr = sub.add_parser("sweep-report", help="sweep.json / sweep.png of a sweep whose shapes ran (the DAG's last step)")
@@ -136,8 +135,8 @@ def check(a) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    a = parser().parse_args(argv)
     try:
+        a = parser().parse_args(argv)  # defaults from the environment: a bad variable is a SettingsError too
         check(a)
     except SettingsError as e:
         print(f"airwave: error: {e}", file=sys.stderr)

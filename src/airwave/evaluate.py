@@ -7,7 +7,7 @@ import re
 import jiwer
 from whisper_normalizer.english import EnglishTextNormalizer
 
-from . import storage
+from . import layout, storage
 
 _norm = EnglishTextNormalizer()
 
@@ -23,7 +23,7 @@ def load_segments(run_uri: str) -> list[dict]:
     """The run's raw ASR segments (unredacted: WER measures the recogniser), in call-time order per call."""
     import pyarrow.dataset as ds
 
-    fs, path = storage.filesystem(storage.join(run_uri, "transcribe", "segments"))
+    fs, path = storage.filesystem(layout.segments(run_uri))
     t = ds.dataset(path, filesystem=fs, format="parquet").to_table().to_pylist()
     return sorted(t, key=lambda r: (r["call_id"], r["start_s"], r["channel"], r["chunk_idx"], r["seg_idx"]))
 
@@ -61,11 +61,10 @@ def _score(refs: list[str], hyps: list[str]) -> dict:
 
 
 def evaluate(run_uri: str, refs_uri: str) -> dict:
-    from .jobs import require
     from .settings import check_refs
 
     refs = check_refs(refs_uri)
-    require(run_uri, "transcribe")  # only segments of a finished stage are scored
+    layout.require(run_uri, "transcribe")  # only segments of a finished stage are scored
     hyps, ordered_hyps = hypotheses(load_segments(run_uri))
     per_channel, per_call, ordered, all_r, all_h, ord_r, ord_h = [], {}, {}, [], [], [], []
     for call_id, ref in sorted(refs.get("calls", {}).items()):
@@ -90,5 +89,5 @@ def evaluate(run_uri: str, refs_uri: str) -> dict:
     report = {"schema": "airwave.eval-report", "schema_version": "1.1", "normaliser": "whisper EnglishTextNormalizer",
               "overall": _score(all_r, all_h), "ordered": _score(ord_r, ord_h), "per_call": per_call,
               "ordered_per_call": ordered, "per_channel": per_channel, "silent_calls_empty": silent}
-    storage.write_text(storage.join(run_uri, "eval", "report.json"), json.dumps(report, indent=2) + "\n")
+    storage.write_text(layout.eval_report(run_uri), json.dumps(report, indent=2) + "\n")
     return report

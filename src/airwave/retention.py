@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 
 from pyarrow import fs as pafs
 
-from airwave import storage
+from airwave import layout, storage
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ def apply(policies: list[dict], *, now: datetime | None = None, dry_run: bool = 
             objs = list_objects(pol.prefix)
             doomed = expired(pol, objs, now)
             # Done-markers first: if a deletion is interrupted, a stage output must not look complete.
-            doomed.sort(key=lambda o: (posixpath.basename(o.uri) != "_SUCCESS", o.uri))
+            doomed.sort(key=lambda o: (posixpath.basename(o.uri) != layout.MARKER, o.uri))
             for o in doomed:
                 assert _inside(o.uri, pol.prefix) is not None  # belt and braces for the rule above
                 if o.uri in seen:

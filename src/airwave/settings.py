@@ -4,6 +4,9 @@ Every check raises `SettingsError` with a message that names the setting and the
 code 2 (as argparse does for a malformed command line); the Airflow operator and the DAG's `check_settings` task
 turn it, and that exit code, into a failure that is not retried: no retry can make a bad setting good.
 Pure (stdlib + airwave.storage): the Airflow worker, the CLI and the Spark driver all import it.
+
+It is also the one place that reads the process environment: every `AIRWAVE_*` / `AWS_*` variable airwave reads is
+a field of `Environment` (README, "Settings", lists the same ones; a test holds both to that).
 """
 from __future__ import annotations
 
@@ -12,6 +15,9 @@ import json
 import os
 import re
 import struct
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
 
 from . import storage
 
@@ -39,6 +45,140 @@ _ROLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 
 class SettingsError(ValueError):
     """A run setting that can never work. str(): what is wrong and how to fix it."""
+
+
+# -- the process environment -----------------------------------------------------------------------------------
+# Read here and only here; the modules take the values as arguments (or call environment() where they run: a
+# Spark worker, a DAG file). An empty variable counts as unset.
+
+def _positive_number(raw: str) -> float:
+    v = float(raw)
+    if not v > 0:
+        raise ValueError("not a positive number")
+    return v
+
+
+def _cores(raw: str) -> int:
+    if not raw.strip().isdigit():
+        raise ValueError("not a number of cores (0: all)")
+    return int(raw)
+
+
+def _flag(raw: str) -> bool:
+    if raw.strip().lower() not in ("true", "false"):
+        raise ValueError("use true or false")
+    return raw.strip().lower() == "true"
+
+
+def _millicores(raw: str) -> int:
+    m = re.fullmatch(r"(\d+)(m?)", raw.strip())
+    if not m or int(m.group(1)) == 0:
+        raise ValueError("must be a CPU quantity like 400m or 1")
+    return int(m.group(1)) * (1 if m.group(2) else 1000)
+
+
+def _json_list(raw: str) -> list:
+    doc = json.loads(raw)  # JSONDecodeError is a ValueError
+    if not isinstance(doc, list):
+        raise ValueError("must be a JSON list")
+    return doc
+
+
+def _var(name: str, default, doc: str, parse: Callable[[str], object] = str):
+    return field(default=default, metadata={"env": name, "doc": doc, "parse": parse})
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One field per variable: its name, default and what it does (README "Settings" is the same table)."""
+
+    model: str = _var("AIRWAVE_MODEL", "", "default `--model`: a name or a folder; empty: tiny.en")
+    models_dir: str = _var("AIRWAVE_MODELS_DIR", "", "folder of CTranslate2 Whisper models, one folder per name")
+    max_input_mb: float = _var(MAX_INPUT_ENV, MAX_INPUT_MB, "default `--max-input-mb`", _positive_number)
+    max_input_minutes: float = _var(MAX_MINUTES_ENV, MAX_INPUT_MINUTES, "default `--max-input-minutes`",
+                                    _positive_number)
+    spark_master: str = _var("AIRWAVE_SPARK_MASTER", "", "Spark master of a stage run without spark-submit; "
+                             "empty: local mode")
+    spark_cores: int = _var("AIRWAVE_SPARK_CORES", 0, "cores of that local mode; 0: all", _cores)
+    driver_memory: str = _var("AIRWAVE_DRIVER_MEMORY", "2g", "driver memory of a stage run without spark-submit")
+    spark_log_level: str = _var("AIRWAVE_SPARK_LOG_LEVEL", "WARN", "Spark's log level in a stage")
+    spark_jars: str = _var("AIRWAVE_SPARK_JARS", "", "jars or folders of jars for local Spark (s3a: hadoop-aws "
+                           "and the AWS SDK, `hack/tools.sh jars`)")
+    spark_backend: str = _var("AIRWAVE_SPARK_BACKEND", "local", "SparkClusterOperator backend, local or kubernetes "
+                              "(the Airflow Variable airwave_spark_backend wins)")
+    k8s_in_cluster: bool = _var("AIRWAVE_K8S_IN_CLUSTER", True, "kubernetes backend: Airflow runs in the cluster "
+                                "(false: use the kubeconfig)", _flag)
+    spark_image: str = _var("AIRWAVE_SPARK_IMAGE", "", "Spark image of driver and executor pods; empty: the package's "
+                            "(on kind: the scheduler sets Tilt's build)")
+    spark_cpu_request_millis: int = _var("AIRWAVE_SPARK_CPU_REQUEST_PER_CORE", 1000, "CPU request of the driver pod "
+                                         "and of each executor core, e.g. 400m or 1", _millicores)
+    executor_pod_template: str = _var("AIRWAVE_EXECUTOR_POD_TEMPLATE", "", "internal: a task's executor pod "
+                                      "template (JSON), set by the operator on its driver pod")
+    s3_conn_id: str = _var("AIRWAVE_S3_CONN_ID", "", "Airflow connection (type aws) for the Spark tasks' S3; "
+                           "empty: the sandbox's MinIO")
+    input: str = _var("AIRWAVE_INPUT", "", "DAGs' default input; empty: sample_data/")
+    runs_base: str = _var("AIRWAVE_RUNS_BASE", "", "DAG runs write under <runs_base>/runs/<run_id>/; empty: out/")
+    refs: str = _var("AIRWAVE_REFS", "", "DAGs' default reference manifest; empty: <input>/manifest.json")
+    retention_policies: list | None = _var("AIRWAVE_RETENTION_POLICIES", None, "audio_retention's default policies "
+                                           "(JSON list); empty: run intermediates after 14 days", _json_list)
+    raw_prefix: str = _var("AIRWAVE_RAW_PREFIX", "", "production_sampling's source; empty: sample_data/")
+    eval_prefix: str = _var("AIRWAVE_EVAL_PREFIX", "", "production_sampling's destination; empty: out/eval")
+    aws_endpoint_url: str = _var("AWS_ENDPOINT_URL", "", "S3-compatible endpoint (MinIO), path-style; empty: AWS")
+    aws_endpoint_url_s3: str = _var("AWS_ENDPOINT_URL_S3", "", "the same, when AWS_ENDPOINT_URL is empty")
+    aws_region: str = _var("AWS_REGION", "us-east-1", "S3 region (request signing)")
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str] = os.environ) -> Environment:
+        values = {}
+        for f in fields(cls):
+            name, raw = f.metadata["env"], env.get(f.metadata["env"], "")
+            if raw.strip():
+                try:
+                    values[f.name] = f.metadata["parse"](raw)
+                except ValueError as e:
+                    raise SettingsError(f"{name}={raw!r}: {e}; fix or unset it (README, Settings)") from None
+        return cls(**values)
+
+    @classmethod
+    def variable(cls, name: str) -> str:
+        """The variable behind a field: Environment.variable("spark_image") == "AIRWAVE_SPARK_IMAGE"."""
+        return next(f.metadata["env"] for f in fields(cls) if f.name == name)
+
+    @classmethod
+    def variables(cls) -> dict[str, str]:
+        """Every variable airwave reads -> what it does."""
+        return {f.metadata["env"]: f.metadata["doc"] for f in fields(cls)}
+
+    @property
+    def s3_endpoint(self) -> str:
+        return self.aws_endpoint_url or self.aws_endpoint_url_s3
+
+
+def environment() -> Environment:
+    """This process's settings from its environment, read now: tests and the kind stack set variables at run time."""
+    return Environment.from_environ(os.environ)
+
+
+def apply_env(target: MutableMapping[str, str], overrides: Mapping[str, str | None]) -> MutableMapping[str, str]:
+    """Set each of `overrides` in `target` (an environment); None unsets it."""
+    for k, v in overrides.items():
+        if v is None:
+            target.pop(k, None)
+        else:
+            target[k] = v
+    return target
+
+
+@contextmanager
+def environment_overridden(overrides: Mapping[str, str | None]) -> Iterator[None]:
+    """This process's environment with `overrides` until the block ends: for a check here that must see the object
+    store the Spark job will see."""
+    saved = {k: os.environ.get(k) for k in overrides}
+    apply_env(os.environ, overrides)
+    try:
+        yield
+    finally:
+        apply_env(os.environ, saved)
 
 
 def parse_roles(spec: str) -> dict[int, str]:
@@ -76,7 +216,7 @@ def is_excluded(rel: str, patterns: list[str]) -> bool:
 
 
 def _positive(value, env: str, default: float, what: str, flag: str) -> float:
-    raw = value if value not in (None, "") else os.environ.get(env) or default
+    raw = value if value not in (None, "") else default
     try:
         v = float(raw)
     except (TypeError, ValueError):
@@ -88,12 +228,14 @@ def _positive(value, env: str, default: float, what: str, flag: str) -> float:
 
 def max_input_bytes(mb: float | str | None = None) -> int:
     """The size limit in bytes: `mb`, else $AIRWAVE_MAX_INPUT_MB, else MAX_INPUT_MB."""
-    return int(_positive(mb, MAX_INPUT_ENV, MAX_INPUT_MB, "size (MiB)", "--max-input-mb") * 1024 * 1024)
+    default = environment().max_input_mb
+    return int(_positive(mb, MAX_INPUT_ENV, default, "size (MiB)", "--max-input-mb") * 1024 * 1024)
 
 
 def max_input_seconds(minutes: float | str | None = None) -> float:
     """The length limit in seconds: `minutes`, else $AIRWAVE_MAX_INPUT_MINUTES, else MAX_INPUT_MINUTES."""
-    return _positive(minutes, MAX_MINUTES_ENV, MAX_INPUT_MINUTES, "length (minutes)", "--max-input-minutes") * 60
+    default = environment().max_input_minutes
+    return _positive(minutes, MAX_MINUTES_ENV, default, "length (minutes)", "--max-input-minutes") * 60
 
 
 def check_location(uri: str, what: str) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 import os
 import sys
 
-# Defaults that matter for Python-heavy audio work (see shared notes "asr-perf"):
+from .settings import environment
+
+# Defaults that matter for Python-heavy audio work:
 LOCAL_DEFAULTS = {
     "spark.python.worker.reuse": "true",  # keep each worker's loaded model across tasks
     "spark.sql.execution.arrow.maxRecordsPerBatch": "16",  # rows carry audio: keep Arrow batches small
@@ -14,15 +16,17 @@ LOCAL_DEFAULTS = {
 }
 
 
-def s3a_conf(endpoint: str, region: str = "us-east-1") -> dict[str, str]:
-    """s3a -> an S3-compatible endpoint (MinIO). Credentials: the AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY env vars."""
-    return {
-        "spark.hadoop.fs.s3a.endpoint": endpoint,
-        "spark.hadoop.fs.s3a.endpoint.region": region,  # v4 signing needs a region; MinIO ignores it
-        "spark.hadoop.fs.s3a.path.style.access": "true",  # no per-bucket DNS names for MinIO
-        "spark.hadoop.fs.s3a.aws.credentials.provider":
-            "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider",
-    }
+def s3a_conf(endpoint: str, region: str = "us-east-1", env_credentials: bool = True) -> dict[str, str]:
+    """s3a -> an S3-compatible endpoint (MinIO), or AWS S3 itself when `endpoint` is empty. `env_credentials`: keys
+    from the AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY env vars; else Hadoop's default chain (e.g. an IAM role)."""
+    conf = {"spark.hadoop.fs.s3a.endpoint.region": region}  # v4 signing needs a region; MinIO ignores it
+    if endpoint:
+        conf["spark.hadoop.fs.s3a.endpoint"] = endpoint
+        conf["spark.hadoop.fs.s3a.path.style.access"] = "true"  # no per-bucket DNS names for MinIO
+    if env_credentials:
+        conf["spark.hadoop.fs.s3a.aws.credentials.provider"] = \
+            "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider"
+    return conf
 
 
 def jar_list(spec: str) -> list[str]:
@@ -38,15 +42,14 @@ def jar_list(spec: str) -> list[str]:
     return [os.path.abspath(j) for j in jars]
 
 
-def local_object_store_conf() -> dict[str, str]:
-    """Local mode reaching MinIO/S3: s3a to $AWS_ENDPOINT_URL, with pyspark's missing hadoop-aws + AWS SDK jars
-    from $AIRWAVE_SPARK_JARS (`hack/tools.sh jars` fetches them). Empty when neither is set."""
+def local_object_store_conf(endpoint: str, region: str, jars: str) -> dict[str, str]:
+    """Local mode reaching MinIO/S3: s3a to `endpoint` (AWS_ENDPOINT_URL), with pyspark's missing hadoop-aws + AWS
+    SDK jars from `jars` (AIRWAVE_SPARK_JARS; `hack/tools.sh jars` fetches them). Empty when neither is set."""
     conf: dict[str, str] = {}
-    endpoint = os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_S3")
     if endpoint:
-        conf.update(s3a_conf(endpoint, os.environ.get("AWS_REGION", "us-east-1")))
-    if jars := jar_list(os.environ.get("AIRWAVE_SPARK_JARS", "")):
-        conf["spark.jars"] = ",".join(jars)
+        conf.update(s3a_conf(endpoint, region))
+    if jar_files := jar_list(jars):
+        conf["spark.jars"] = ",".join(jar_files)
     return conf
 
 
@@ -65,25 +68,27 @@ def local_master(cores: int) -> str:
 
 
 def local_cores() -> int:
-    return int(os.environ.get("AIRWAVE_SPARK_CORES") or os.cpu_count() or 1)
+    return environment().spark_cores or os.cpu_count() or 1
 
 
 def session(app: str = "airwave", conf: dict[str, str] | None = None):
     from pyspark.sql import SparkSession
 
+    env = environment()
     b = SparkSession.builder.appName(app)
     if not under_spark_submit():
         # Workers must run the same interpreter (the venv with faster-whisper and airwave).
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-        b = b.master(os.environ.get("AIRWAVE_SPARK_MASTER") or local_master(local_cores()))
-        b = b.config("spark.driver.memory", os.environ.get("AIRWAVE_DRIVER_MEMORY", "2g"))
-        for k, v in {**LOCAL_DEFAULTS, **local_object_store_conf()}.items():
+        b = b.master(env.spark_master or local_master(local_cores()))
+        b = b.config("spark.driver.memory", env.driver_memory)
+        store = local_object_store_conf(env.s3_endpoint, env.aws_region, env.spark_jars)
+        for k, v in {**LOCAL_DEFAULTS, **store}.items():
             b = b.config(k, v)
     for k, v in (conf or {}).items():
         b = b.config(k, v)
     spark = b.getOrCreate()
-    spark.sparkContext.setLogLevel(os.environ.get("AIRWAVE_SPARK_LOG_LEVEL", "WARN"))
+    spark.sparkContext.setLogLevel(env.spark_log_level)
     return spark
 
 

@@ -51,12 +51,14 @@ def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
     uri = normalize(uri)
     if uri.startswith("file://"):
         return pafs.LocalFileSystem(), uri[len("file://"):]
-    endpoint = os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_S3")
+    from .settings import environment  # here, not at the top: settings imports this module
+
+    env = environment()
     kw = {}
-    if endpoint:  # MinIO: path-style addressing on a plain-http endpoint
-        e = urlparse(endpoint)
+    if env.s3_endpoint:  # MinIO: path-style addressing on a plain-http endpoint
+        e = urlparse(env.s3_endpoint)
         kw = dict(endpoint_override=e.netloc, scheme=e.scheme or "http", force_virtual_addressing=False)
-    return pafs.S3FileSystem(region=os.environ.get("AWS_REGION", "us-east-1"), **kw), uri[len("s3a://"):]
+    return pafs.S3FileSystem(region=env.aws_region, **kw), uri[len("s3a://"):]
 
 
 def write_bytes(uri: str, data: bytes) -> None:

@@ -1,6 +1,6 @@
 """Pareto sweep of Spark cluster shapes for the transcribe stage: `airwave sweep` and the spark_shape_sweep DAG.
 
-No Airflow here: the CLI and the DAG run the same steps. A sweep location RUN holds
+No Airflow here: the CLI and the DAG run the same steps. A sweep location RUN holds (layout.py)
 
     RUN/sample/audio/...     the sample: the first N input files that have a reference (copied, names kept)
     RUN/sample/refs.json     their references
@@ -33,7 +33,8 @@ import subprocess
 import sys
 from dataclasses import asdict, dataclass
 
-from . import settings, storage
+from . import layout, settings, storage
+from .layout import sample_audio, sample_refs  # noqa: F401  (sample_audio: also the DAG's)
 from .settings import DEFAULT_EXCLUDE, REFERENCES_SCHEMA, SettingsError
 
 GRID_KEYS = ("executors", "executor_cores", "cpu_threads", "batch_size")
@@ -109,20 +110,6 @@ def expand(grid) -> list[Shape]:
     return shapes
 
 
-# -- locations ----------------------------------------------------------------------------------------------------
-# Plain joins, so they also build Airflow templates ("{{ ... }}/shapes/e1c2t1b8").
-def shape_out(run: str, shape_id: str) -> str:
-    return storage.join(run, "shapes", shape_id)
-
-
-def sample_audio(run: str) -> str:
-    return storage.join(run, "sample", "audio")
-
-
-def sample_refs(run: str) -> str:
-    return storage.join(run, "sample", "refs.json")
-
-
 # -- settings -----------------------------------------------------------------------------------------------------
 def check(*, input: str, out: str, refs: str, sample, grid, wer_tolerance=WER_TOLERANCE, executor_memory="4g",
           driver_memory="2g", model: str = "", beam_size=1, compute_type="int8", check_model: bool = True
@@ -187,7 +174,7 @@ def take_sample(input_uri: str, run: str, refs_uri: str, n: int) -> dict:
     if not picked:
         raise SettingsError(f"input {input_uri} has no file with a reference in {refs_uri}")
     run = storage.normalize(run)
-    storage.remove_tree(storage.join(run, "sample"))
+    storage.remove_tree(layout.sample(run))
     for rel, e in picked:
         storage.write_bytes(storage.join(sample_audio(run), rel), storage.read_bytes(e.uri))
     doc = {"schema": REFERENCES_SCHEMA, "calls": {rel: refs["calls"][rel] for rel, _ in picked}}
@@ -199,7 +186,7 @@ def take_sample(input_uri: str, run: str, refs_uri: str, n: int) -> dict:
 def stage_args(run: str, shape: Shape, model="", beam_size="", compute_type="") -> list[str]:
     """The airwave command line of one shape: transcribe RUN's chunks into RUN/shapes/<id>/ (empty options are
     dropped by the operator and by run_local: the CLI default)."""
-    return ["stage", "transcribe", "--out", shape_out(run, shape.id), "--chunks-from", run,
+    return ["stage", "transcribe", "--out", layout.shape_run(run, shape.id), "--chunks-from", run,
             "--cpu-threads", str(shape.cpu_threads), "--batch-size", str(shape.batch_size),
             "--model", str(model or ""), "--beam-size", str(beam_size or ""), "--compute-type", str(compute_type or "")]
 
@@ -215,13 +202,12 @@ def operator_kwargs(run: str, shapes: list[Shape], *, executor_memory: str, driv
 def collect(run: str, shapes: list[Shape]) -> list[dict]:
     """Per shape: its stage's stats.json and its WER against the sample's references."""
     from .evaluate import evaluate
-    from .jobs import require
 
     rows = []
     for s in shapes:
-        out = shape_out(run, s.id)
-        require(out, "transcribe")
-        stats = json.loads(storage.read_bytes(storage.join(out, "transcribe", "stats.json")))
+        out = layout.shape_run(run, s.id)
+        layout.require(out, "transcribe")
+        stats = json.loads(storage.read_bytes(layout.transcribe_stats(out)))
         overall = evaluate(out, sample_refs(run))["overall"]
         mem = stats["memory_mb"]
         rows.append({"shape": s.id, **asdict(s), "wall_s": stats["wall_s"],
@@ -278,8 +264,8 @@ def report(run: str, grid, wer_tolerance: float = WER_TOLERANCE) -> dict:
            "sample": {"calls": sorted(sample["calls"]), "channel_audio_s": round(audio_s, 2)},
            "wer_tolerance": wer_tolerance, "time_slack": TIME_SLACK, "rule": RULE, "shapes": rows,
            "frontier": [r["shape"] for r in front], "recommended": best["shape"] if best else None}
-    storage.write_text(storage.join(run, "sweep.json"), json.dumps(doc, indent=2) + "\n")
-    storage.write_bytes(storage.join(run, "sweep.png"), plot(doc))
+    storage.write_text(layout.sweep_json(run), json.dumps(doc, indent=2) + "\n")
+    storage.write_bytes(layout.sweep_png(run), plot(doc))
     return doc
 
 
@@ -287,7 +273,7 @@ def _sample_audio_s(run: str) -> float:
     """Channel-audio seconds of the sample (from the preprocess stage's per-call table)."""
     import pyarrow.dataset as ds
 
-    fs, path = storage.filesystem(storage.join(run, "preprocess", "calls"))
+    fs, path = storage.filesystem(layout.calls_table(run))
     t = ds.dataset(path, filesystem=fs, format="parquet").to_table(
         columns=["duration_s", "source_channels"]).to_pylist()
     return sum((r["duration_s"] or 0) * (r["source_channels"] or 0) for r in t)
@@ -370,7 +356,7 @@ def summary(doc: dict) -> str:
             f"{table(doc)}\n\nfrontier (WER within {doc['wer_tolerance'] * 100:g} pt of best): "
             f"{', '.join(doc['frontier']) or '-'}\nrecommended: {doc['recommended'] or '-'} (the cheapest frontier "
             f"shape within {doc['time_slack']:.0%} of the fastest's wall time)\n"
-            f"results: {storage.join(doc['run'], 'sweep.json')}  plot: {storage.join(doc['run'], 'sweep.png')}")
+            f"results: {layout.sweep_json(doc['run'])}  plot: {layout.sweep_png(doc['run'])}")
 
 
 # -- without Airflow ----------------------------------------------------------------------------------------------
@@ -384,7 +370,7 @@ def run_local(input_uri: str, out: str, refs: str, *, grid, sample: int = 2, wer
     """The sweep without Airflow: each step as its own `spark-submit --master local[N]`, as the operator's local
     backend runs it (the same argv and conf builders), then the same report."""
     from . import spark
-    from .airflow.specs import ClusterShape
+    from .cluster.specs import ClusterShape
 
     shapes = expand(grid)
     run = storage.normalize(out)
@@ -397,14 +383,14 @@ def run_local(input_uri: str, out: str, refs: str, *, grid, sample: int = 2, wer
         _submit(stage_args(run, shape, model, beam_size, compute_type),
                 ClusterShape(shape.executors, shape.executor_cores, executor_memory, driver_memory),
                 shape.spark_conf(), shape.id)
-        stats = json.loads(storage.read_bytes(storage.join(shape_out(run, shape.id), "transcribe", "stats.json")))
+        stats = json.loads(storage.read_bytes(layout.transcribe_stats(layout.shape_run(run, shape.id))))
         log(f"[{i}/{len(shapes)}] {shape.id}: transcribe {stats['wall_s']:.1f}s on {stats['workers']} worker(s) x "
             f"{stats['cpu_threads']} thread(s)")
     return report(run, grid, wer_tolerance)
 
 
 def _submit(args: list[str], cluster, conf: dict[str, str], name: str) -> None:
-    from .airflow import specs
+    from .cluster import specs
 
     cmd = specs.spark_submit_command(
         specs.app_file(), specs.drop_empty_options(args), master=specs.local_master(cluster),

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
-from faster_whisper.vad import VadOptions, get_speech_timestamps
 
+from . import whisper_compat as whisper
 from .audio import SAMPLE_RATE
+from .records import Segment, Word
 
 MAX_CHUNK_S = 30.0  # Whisper's encoder window: every chunk is padded to 30 s, so fill it.
 
@@ -33,8 +34,8 @@ class Chunk:
 
 def speech_regions(audio: np.ndarray, min_silence_ms: int = 160, pad_ms: int = 200) -> list[tuple[int, int]]:
     """Sample ranges holding speech. Short silences split regions so packing can cut between words."""
-    opts = VadOptions(max_speech_duration_s=MAX_CHUNK_S, min_silence_duration_ms=min_silence_ms, speech_pad_ms=pad_ms)
-    return [(r["start"], r["end"]) for r in get_speech_timestamps(audio, opts, sampling_rate=SAMPLE_RATE)]
+    return whisper.speech_timestamps(audio, sample_rate=SAMPLE_RATE, max_speech_s=MAX_CHUNK_S,
+                                     min_silence_ms=min_silence_ms, pad_ms=pad_ms)
 
 
 def pack(audio: np.ndarray, regions: list[tuple[int, int]], max_s: float = MAX_CHUNK_S) -> list[Chunk]:
@@ -94,7 +95,7 @@ def chunk_channel(audio: np.ndarray, max_s: float = MAX_CHUNK_S) -> list[Chunk]:
     return chunk_call([audio], max_s)[0]
 
 
-def split_at_regions(segment: dict, regions: list[tuple[float, float]]) -> list[dict]:
+def split_at_regions(segment: Segment, regions: list[tuple[float, float]]) -> list[Segment]:
     """Cut one decoded segment (chunk time, with word timings) into cues that each lie in one speech region.
 
     A chunk packs several regions (turns) of one channel, and Whisper may write one segment across them; in call
@@ -102,22 +103,22 @@ def split_at_regions(segment: dict, regions: list[tuple[float, float]]) -> list[
     falls in; consecutive words of one region make one cue, timed by its words and clipped to that region.
     A segment without word timings goes whole to the region of its midpoint.
     """
-    words = segment.get("words") or [(segment["start"], segment["end"], segment["text"])]
+    words = segment.words or (Word(segment.start, segment.end, segment.text),)
     offsets = list(itertools.accumulate((e - s for s, e in regions[:-1]), initial=0.0))  # region starts, chunk time
-    groups: list[tuple[int, list]] = []
+    groups: list[tuple[int, list[Word]]] = []
     for w in words:
-        k = max(0, bisect.bisect_right(offsets, (w[0] + w[1]) / 2) - 1)
+        k = max(0, bisect.bisect_right(offsets, (w.start + w.end) / 2) - 1)
         if not groups or groups[-1][0] != k:
             groups.append((k, []))
         groups[-1][1].append(w)
     cues = []
     for k, ws in groups:
-        text = "".join(w[2] for w in ws).strip()
+        text = "".join(w.text for w in ws).strip()
         if not text:
             continue
         r_start, r_end = regions[k]
-        start = min(r_end, r_start + max(0.0, ws[0][0] - offsets[k]))
-        end = max(start, min(r_end, r_start + max(0.0, ws[-1][1] - offsets[k])))
-        cues.append({**{k2: v for k2, v in segment.items() if k2 != "words"},
-                     "start": round(start, 3), "end": round(end, 3), "text": text})
+        start = min(r_end, r_start + max(0.0, ws[0].start - offsets[k]))
+        end = max(start, min(r_end, r_start + max(0.0, ws[-1].end - offsets[k])))
+        # A cue keeps its segment's scores; its words were in chunk time, so it carries none.
+        cues.append(replace(segment, start=round(start, 3), end=round(end, 3), text=text, words=()))
     return cues

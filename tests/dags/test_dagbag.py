@@ -7,8 +7,8 @@ pytest.importorskip("airflow.sdk")
 
 from airflow.dag_processing.dagbag import DagBag  # noqa: E402
 
-from airwave.airflow.operator import SparkClusterOperator  # noqa: E402
-from airwave.airflow.specs import stack  # noqa: E402
+from airwave.operators import SparkClusterOperator  # noqa: E402
+from airwave.cluster.specs import stack  # noqa: E402
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 
@@ -50,6 +50,12 @@ def test_asr_pipeline_shape(dagbag):
     assert dag.get_task("evaluate").downstream_task_ids == set()
     assert {"input", "runs_base", "model", "refs", "preprocess_cluster", "transcribe_cluster",
             "postprocess_cluster"} <= set(dag.params.keys())
+
+
+def test_roles_default_is_the_clis(dagbag):
+    from airwave.settings import DEFAULT_ROLES
+
+    assert dagbag.dags["asr_pipeline"].params["roles"] == DEFAULT_ROLES
 
 
 def test_run_scoped_paths_render_safely(dagbag):

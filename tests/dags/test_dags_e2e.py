@@ -77,7 +77,7 @@ def test_asr_pipeline_through_airflow_on_sample_data(airflow_env):
 def test_spark_shape_sweep_dag_writes_a_frontier(airflow_env):
     """A tiny grid (2 shapes, 1 short call) through Airflow: one mapped Spark task per shape in the pool, then
     sweep.json with the frontier and the plot under the run's folder."""
-    from airwave.airflow.specs import stack
+    from airwave.cluster.specs import stack
 
     a = stack()["airflow"]
     r = subprocess.run([str(BIN / "airflow"), "pools", "set", a["spark_pool"], str(a["spark_pool_slots"]), "Spark"],

@@ -152,11 +152,11 @@ def test_postprocess_killed_mid_write_leaves_nothing_that_looks_complete(tmp_pat
     assert not (out / "calls" / "_SUCCESS").exists() and not (out / "report.json").exists()
     assert not (out / "eval" / "report.json").exists()
     # A reader that needs the postprocess output is refused; the earlier stages stay published.
-    from airwave import jobs
+    from airwave import layout
 
-    assert not jobs.published(str(out), "postprocess") and jobs.published(str(out), "transcribe")
+    assert not layout.published(str(out), "postprocess") and layout.published(str(out), "transcribe")
     with pytest.raises(SystemExit, match="postprocess stage has not finished"):
-        jobs.require(str(out), "postprocess")
+        layout.require(str(out), "postprocess")
 
     r = airwave("stage", "postprocess", "--out", str(out))
     assert r.returncode == 0, r.stderr[-3000:]

@@ -2,7 +2,6 @@
 (install it with `hack/tools.sh kustomize`; KUSTOMIZE=/path overrides)."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -10,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from support import stackfiles
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK_DIR = ROOT / "stack"
@@ -21,7 +22,8 @@ K8S_VERSIONS = ["1.34.0", "1.36.0"]
 
 
 def stack_json() -> dict:
-    return json.loads((ROOT / "src" / "airwave" / "stack.json").read_text())
+    """src/airwave/cluster/defaults.json and stack/sandbox/sandbox.json, merged section by section."""
+    return stackfiles.load()
 
 
 def kustomize_bin() -> str:

@@ -1,23 +1,19 @@
 """The e2e's Airflow client (tests/support/sandbox.py) and the DAG delivery path, against a real Airflow 3.3 on this machine (SQLite, no
-cluster; hack/localstack.py): hack/push-dags.sh -> the git server -> a git-sync-style poller -> dag-processor ->
-api-server, with the auth and dag-processor settings taken from the rendered stack. Proves the login (passwords
-file, as the api-server container does it), pause/trigger/state calls, that the real DAGs parse from the synced
-repo layout (DAG folder + PYTHONPATH as in the ConfigMap), and that a pushed DAG file gets parsed. How fast that
-is, is measured by bench/dag_sync.py, not asserted here. About a minute, hence `slow`."""
+cluster; tests/support/localstack.py): hack/push-dags.sh -> the git server -> a git-sync-style poller ->
+dag-processor -> api-server, with the auth and dag-processor settings taken from the rendered stack. Proves the login
+(passwords file, as the api-server container does it), pause/trigger/state calls, that the real DAGs parse from the
+synced repo layout (DAG folder + PYTHONPATH as in the ConfigMap), and that a pushed DAG file gets parsed. How fast
+that is, is measured by bench/dag_sync.py, not asserted here. About a minute, hence `slow`."""
 from __future__ import annotations
-
-import sys
 
 import pytest
 import requests
 from airflow_client.client import DAGPatchBody, TriggerDAGRunPostBody
 
+from support import localstack
 from support.sandbox import Airflow
 
-from .conftest import ROOT, find
-
-sys.path.insert(0, str(ROOT / "hack"))
-import localstack  # noqa: E402
+from .conftest import find
 
 pytestmark = pytest.mark.slow
 TAKEN_FROM_STACK = [  # settings that decide login and DAG pick-up

@@ -1,5 +1,5 @@
 """The stack's manifests and the pods our code generates, admitted by a real Kubernetes API server (v1.36.1, the
-kind node's version; etcd + kube-apiserver on this machine via hack/localstack.py, no nodes, so nothing runs):
+kind node's version; etcd + kube-apiserver on this machine via tests/support/localstack.py, no nodes, so nothing runs):
 server-side validation and defaulting, the ServiceAccount admission plugin, and the RBAC authorizer deciding what
 each service account may do. Needs `hack/tools.sh apiserver` (make test runs it)."""
 from __future__ import annotations
@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import sys
 import time
 
 import pytest
@@ -16,12 +15,10 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 from kubernetes.dynamic import DynamicClient
 
-from airwave.airflow import specs
+from airwave.cluster import specs
+from support import localstack
 
-from .conftest import BASE, LITE, ROOT, find_prefix, render
-
-sys.path.insert(0, str(ROOT / "hack"))
-import localstack  # noqa: E402
+from .conftest import BASE, LITE, find_prefix, render
 
 NS = specs.stack()["namespace"]
 

@@ -1,12 +1,50 @@
-"""One source of truth: names, images, tags and ports in stack/, kind-config.yaml, Dockerfiles and
-hack/ agree with src/airwave/stack.json."""
+"""One source for each name: src/airwave/cluster/defaults.json (what the package uses at run time) or
+stack/sandbox/sandbox.json (the sandbox's layout). kustomize writes sandbox.json's values into the manifests
+(stack/sandbox), so those are not compared here, only that every target exists. Compared with their source: what
+kustomize cannot reach, i.e. defaults.json names in the manifests (kustomize cannot read the package),
+kind-config.yaml, the registry files, Dockerfile base images (and the worker pod template, test_pod_template.py)."""
 from __future__ import annotations
 
+import json
 import re
+from urllib.parse import urlsplit
 
 import yaml
 
+from support import stackfiles
+
 from .conftest import ROOT, containers, find, pod_specs
+
+
+def _leaves(d: dict, prefix: str = "") -> set[str]:
+    """Dotted paths of the values in `d` (comment keys skipped)."""
+    out = set()
+    for key, v in d.items():
+        if not key.startswith("_"):
+            out |= _leaves(v, f"{prefix}{key}.") if isinstance(v, dict) else {prefix + key}
+    return out
+
+
+def test_the_two_files_split_cleanly():
+    defaults = json.loads(stackfiles.DEFAULTS_JSON.read_text())
+    sandbox = json.loads(stackfiles.SANDBOX_JSON.read_text())
+    # hack/lib.sh (sj), the Tiltfile and tests/support merge them section by section: a key in both is ambiguous
+    assert not _leaves(defaults) & _leaves(sandbox)
+    # the package (wheel, images) carries none of the sandbox's layout
+    assert not {k for k in _leaves(defaults)
+                if re.search(r"host_port|node_port|host_endpoint|upstream_images|cluster_name|registry", k)}
+
+
+def test_every_value_from_sandbox_json_reaches_its_target(rendered):
+    """kustomize fails on a missing target field, but skips a target object that is not there (renamed, say),
+    which would leave its placeholder in the manifests."""
+    component = yaml.safe_load((ROOT / "stack/sandbox/kustomization.yaml").read_text())
+    for r in component["replacements"]:
+        for t in r["targets"]:
+            find(rendered, t["select"]["kind"], t["select"]["name"])
+    assert not any(d["kind"] == "Sandbox" for d in rendered), "sandbox.json is a source, never deployed"
+    text = yaml.safe_dump_all(rendered)  # placeholders left (NodePorts: see the kind-config test)
+    assert "upstream_images." not in text and "airflow.host_port" not in text
 
 
 def all_images(rendered) -> set[str]:
@@ -17,7 +55,7 @@ def test_every_image_is_ours_or_a_pinned_upstream(rendered, stack):
     ours = {f"{stack['images'][k]}:{stack['images']['tag']}" for k in ("airflow", "spark")}
     upstream = {v for k, v in stack["upstream_images"].items() if not k.startswith("_") and isinstance(v, str)}
     for image in all_images(rendered):
-        assert image in ours | upstream, f"{image} is neither built here nor pinned in stack.json upstream_images"
+        assert image in ours | upstream, f"{image} is neither built here nor pinned in sandbox.json upstream_images"
         assert not image.endswith(":latest") and ":" in image.rsplit("/", 1)[-1], f"{image} is not pinned"
     # and each upstream image meant for the cluster is actually used (a stale pin would go unnoticed)
     for key in ("minio", "mc", "postgres", "git_sync"):
@@ -30,7 +68,7 @@ def test_our_images_live_in_the_local_registry(stack):
     assert stack["registry"]["host"] == f"localhost:{stack['registry']['host_port']}"
 
 
-def test_dockerfile_base_images_match_stack_json(stack):
+def test_dockerfile_base_images_match_sandbox_json(stack):
     for which, key, arg in (("airflow", "airflow_base", "AIRFLOW_BASE_IMAGE"), ("spark", "spark_base", "SPARK_BASE_IMAGE")):
         text = (ROOT / "stack/images" / which / "Dockerfile").read_text()
         assert re.search(rf"^ARG {arg}=(\S+)$", text, re.M).group(1) == stack["upstream_images"][key]
@@ -49,33 +87,23 @@ def test_settings_the_dags_read_are_real(rendered):
     """AIRWAVE_* settings in airflow-env must be read by the DAGs or the package (no dead config)."""
     env = find(rendered, "ConfigMap", "airflow-env")["data"]
     code = "\n".join(p.read_text() for d in ("dags", "src/airwave") for p in (ROOT / d).rglob("*.py"))
-    code += (ROOT / "src/airwave/stack.json").read_text()
+    code += stackfiles.DEFAULTS_JSON.read_text()
     for key in (k for k in env if k.startswith("AIRWAVE_")):
         assert f'"{key}"' in code, f"{key} is set for Airflow but nothing reads it"
 
 
 def test_services_and_ports(rendered, stack):
-    ns = stack["namespace"]
-    minio = find(rendered, "Service", stack["minio"]["service"])
-    ports = {p["name"]: p for p in minio["spec"]["ports"]}
-    assert ports["api"]["port"] == stack["minio"]["port"] and ports["console"]["port"] == stack["minio"]["console_port"]
-    assert ports["api"]["nodePort"] == stack["minio"]["node_port"]
-    assert ports["console"]["nodePort"] == stack["minio"]["console_node_port"]
-    assert stack["minio"]["cluster_endpoint"] == f"http://{minio['metadata']['name']}.{ns}.svc.cluster.local:{stack['minio']['port']}"
+    # The in-cluster URLs (a JSON value each, read by Python) name a Service of the stack and one of its ports.
+    for url, port_name in ((stack["minio"]["cluster_endpoint"], "api"), (stack["airflow"]["execution_api_url"], "api"),
+                           (stack["git_server"]["cluster_url"], "http")):
+        u = urlsplit(url)
+        name, rest = u.hostname.split(".", 1)
+        assert rest == f"{stack['namespace']}.svc.cluster.local", url
+        ports = {p["name"]: p["port"] for p in find(rendered, "Service", name)["spec"]["ports"]}
+        assert ports[port_name] == (u.port or 80), url
+    assert urlsplit(stack["airflow"]["execution_api_url"]).path == "/execution/"
+    assert urlsplit(stack["git_server"]["cluster_url"]).path == "/" + stack["git_server"]["repo"]
     assert stack["minio"]["host_endpoint"] == f"http://localhost:{stack['minio']['host_port']}"
-
-    api = find(rendered, "Service", stack["airflow"]["api_server_service"])
-    (p,) = api["spec"]["ports"]
-    assert p["port"] == stack["airflow"]["api_port"] and p["nodePort"] == stack["airflow"]["node_port"]
-    assert stack["airflow"]["execution_api_url"] == (
-        f"http://{api['metadata']['name']}.{ns}.svc.cluster.local:{p['port']}/execution/")
-
-    git = find(rendered, "Service", stack["git_server"]["service"])
-    (p,) = git["spec"]["ports"]
-    assert p["port"] == stack["git_server"]["port"] and p["nodePort"] == stack["git_server"]["node_port"]
-    port = "" if p["port"] == 80 else f":{p['port']}"
-    assert stack["git_server"]["cluster_url"] == (
-        f"http://{git['metadata']['name']}.{ns}.svc.cluster.local{port}/{stack['git_server']['repo']}")
 
     # every Service selects pods that exist, on a port name the container declares
     workloads = {n: s for n, s in pod_specs(rendered)}
@@ -89,7 +117,7 @@ def test_services_and_ports(rendered, stack):
             assert sp["targetPort"] in declared, f"{svc['metadata']['name']}: targetPort {sp['targetPort']}"
 
 
-def test_kind_config_maps_host_ports_to_the_node_ports(stack):
+def test_kind_config_maps_host_ports_to_the_node_ports(rendered, stack):
     cfg = yaml.safe_load((ROOT / "kind-config.yaml").read_text())
     assert cfg["name"] == stack["cluster_name"]
     roles = [n["role"] for n in cfg["nodes"]]
@@ -102,6 +130,9 @@ def test_kind_config_maps_host_ports_to_the_node_ports(stack):
         stack["git_server"]["node_port"]: stack["git_server"]["host_port"],
     }
     assert {cp: m["hostPort"] for cp, m in mappings.items()} == expected
+    # ... and those are the stack's NodePorts (written into the Services from sandbox.json)
+    assert {p["nodePort"] for d in rendered if d["kind"] == "Service" for p in d["spec"]["ports"] if "nodePort" in p} \
+        == set(expected)
     assert all(m["listenAddress"] == "127.0.0.1" for m in mappings.values()), "host ports must stay on loopback"
     # containerd reads per-registry hosts.toml files (kind's local-registry recipe)
     assert any('config_path = "/etc/containerd/certs.d"' in p for p in cfg["containerdConfigPatches"])
@@ -115,7 +146,7 @@ def test_registry_wiring(stack):
     assert f'[host."http://{stack["registry"]["name"]}:{stack["registry"]["container_port"]}"]' in hosts
 
 
-def test_buckets_created_match_stack_json(rendered, stack):
+def test_buckets_created_match_defaults_json(rendered, stack):
     job = find(rendered, "Job", "minio-buckets")
     script = job["spec"]["template"]["spec"]["containers"][0]["args"][0]
     loop = re.search(r"for b in ([^;]+);", script).group(1).split()
@@ -137,7 +168,7 @@ def test_minio_credentials_only_from_the_secret(rendered, stack):
                 assert "AWS_PROFILE" not in e["name"] and "AWS_SESSION_TOKEN" not in e["name"]
 
 
-def test_airflow_settings_agree_with_stack_json(rendered, stack):
+def test_airflow_settings_agree_with_defaults_json(rendered, stack):
     env = find(rendered, "ConfigMap", "airflow-env")["data"]
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == stack["airflow"]["execution_api_url"]
     assert env["AIRFLOW__KUBERNETES_EXECUTOR__NAMESPACE"] == stack["namespace"]
@@ -145,7 +176,6 @@ def test_airflow_settings_agree_with_stack_json(rendered, stack):
     assert env["AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER"] == f"s3://{stack['minio']['logs_bucket']}"
     assert env[stack["airflow"]["spark_backend_env"]] == "kubernetes"
     assert env["AWS_ENDPOINT_URL"] == stack["minio"]["cluster_endpoint"]
-    assert env["AIRFLOW__API__BASE_URL"] == f"http://localhost:{stack['airflow']['host_port']}"
     conn_var = f"AIRFLOW_CONN_{stack['airflow']['minio_conn_id'].upper()}"
     values = set()
     for name in ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"):

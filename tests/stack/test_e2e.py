@@ -22,7 +22,7 @@ import pyarrow.dataset as ds
 import pytest
 from kubernetes import client as k8s
 
-from airwave.airflow.specs import safe_run_id
+from airwave.cluster.specs import safe_run_id
 from airwave.evaluate import normalise
 from airwave.redact import redact_segments
 from support import sandbox as sb

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, stack_json
+from support import localstack
 
-sys.path.insert(0, str(ROOT / "hack"))
-import localstack  # noqa: E402
+from .conftest import ROOT, stack_json
 
 
 @pytest.fixture()
@@ -41,9 +39,10 @@ def test_push_dags_then_shallow_clone(server, tmp_path):
     clone = tmp_path / "clone"
     git("clone", "-q", "--depth", "1", "-b", stack_json()["git_server"]["branch"], server, str(clone))
     # the repo mirrors the working tree's dags/ and src/ (what Airflow's dags folder and PYTHONPATH point at)
-    assert tracked(clone / "src") == tracked(ROOT / "src") and "airwave/stack.json" in tracked(clone / "src")
+    assert tracked(clone / "src") == tracked(ROOT / "src") and "airwave/cluster/defaults.json" in tracked(clone / "src")
     assert tracked(clone / "dags") - {".keep"} == (tracked(ROOT / "dags") if (ROOT / "dags").is_dir() else set())
-    assert (clone / "src/airwave/stack.json").read_bytes() == (ROOT / "src/airwave/stack.json").read_bytes()
+    defaults = "src/airwave/cluster/defaults.json"  # the DAGs import airwave, which reads it
+    assert (clone / defaults).read_bytes() == (ROOT / defaults).read_bytes()
 
 
 def test_large_push_uses_chunked_encoding_and_fetch_sees_it(server, tmp_path):

@@ -1,7 +1,7 @@
-"""The object-store half of the stack against a real MinIO server on this machine (hack/localstack.py):
-hack/s3.py (SigV4 by hand, what Tilt and `make e2e` use from the host), airwave.storage on s3a://, and
+"""The object-store half of the stack against a real MinIO server on this machine (tests/support/localstack.py):
+tests/support/s3.py (pyarrow, what Tilt and `make e2e` use from the host), airwave.storage on s3a://, and
 `airwave run` with s3a:// input and output through Spark's hadoop-aws + AWS SDK v2 jars (the ones the Spark
-image bakes in). Needs `hack/tools.sh minio jars` (make test runs it)."""
+image bakes in). Needs `hack/tools.sh minio jars apiserver` (make test runs it)."""
 from __future__ import annotations
 
 import hashlib
@@ -14,13 +14,12 @@ from datetime import datetime, timedelta, timezone
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
+from kubernetes import client as k8s
+
+from airwave import retention, sampling, storage
+from support import localstack, s3
 
 from .conftest import ROOT
-
-sys.path.insert(0, str(ROOT / "hack"))
-import localstack  # noqa: E402
-
-from airwave import retention, sampling, storage  # noqa: E402
 
 SAMPLE = ROOT / "sample_data"
 MANIFEST = json.loads((SAMPLE / "manifest.json").read_text())
@@ -52,12 +51,60 @@ def test_s3_tool_uploads_only_what_changed(minio, tmp_path):
     listing = localstack.s3(minio, "ls", "s3://raw/t1/")
     assert "s3://raw/t1/a.txt" in listing and "s3://raw/t1/sub/b.bin" in listing and "5000" in listing
     assert localstack.s3(minio, "mb", "s3://raw").startswith("exists")
+    assert localstack.s3(minio, "mb", "s3://fresh").startswith("created")
 
 
 def test_s3_tool_rejects_wrong_credentials(minio, tmp_path):
     (tmp_path / "x").write_text("x")
-    with pytest.raises(RuntimeError, match="403|Forbidden|SignatureDoesNotMatch|InvalidAccessKeyId"):
+    with pytest.raises(RuntimeError, match="SIGNATURE_DOES_NOT_MATCH|INVALID_ACCESS_KEY_ID"):
         localstack.s3({**minio, "AIRWAVE_S3_SECRET_KEY": "wrong"}, "upload", str(tmp_path), "s3://raw/nope/")
+
+
+def test_s3_tool_takes_the_cluster_secret_never_the_users_aws_credentials(minio, tmp_path, monkeypatch):
+    """With no AIRWAVE_S3_* keys the tool reads the minio-credentials Secret of context kind-<cluster> (here: a real
+    API server on this machine) and authenticates with that, while the environment is full of someone's AWS
+    settings (keys, profile, credentials and config files, endpoint) that MinIO refuses."""
+    stack = s3.STACK
+    for k in ("AIRWAVE_S3_ACCESS_KEY", "AIRWAVE_S3_SECRET_KEY"):
+        monkeypatch.delenv(k, raising=False)
+    aws = tmp_path / "aws"
+    aws.write_text("[default]\naws_access_key_id = AKIAUSERKEY\naws_secret_access_key = user-secret\n"
+                   "[profile default]\nregion = eu-west-1\n")
+    users_aws = {"AWS_ACCESS_KEY_ID": "AKIAUSERKEY", "AWS_SECRET_ACCESS_KEY": "user-secret", "AWS_SESSION_TOKEN": "t",
+                 "AWS_PROFILE": "default", "AWS_SHARED_CREDENTIALS_FILE": str(aws), "AWS_CONFIG_FILE": str(aws),
+                 "AWS_ENDPOINT_URL": minio["AIRWAVE_S3_ENDPOINT"], "AWS_REGION": "eu-west-1"}
+    # the control: whatever picks its credentials from this environment is refused
+    probe = ("import pyarrow.fs as f, sys; f.S3FileSystem(endpoint_override=sys.argv[1], scheme='http')"
+             ".get_file_info(f.FileSelector('raw'))")
+    r = subprocess.run([sys.executable, "-c", probe, minio["AIRWAVE_S3_ENDPOINT"].removeprefix("http://")],
+                       env={**os.environ, **users_aws}, capture_output=True, text=True, timeout=120)
+    assert r.returncode and "INVALID_ACCESS_KEY_ID" in r.stderr, r.stderr[-2000:]
+
+    (tmp_path / "up").mkdir()
+    (tmp_path / "up" / "x.txt").write_text("from the sandbox keys")
+    with localstack.apiserver(tmp_path / "apiserver") as (url, token, ca):
+        cfg = k8s.Configuration()
+        cfg.host, cfg.ssl_ca_cert, cfg.api_key = url, ca, {"authorization": f"Bearer {token}"}
+        core = k8s.CoreV1Api(k8s.ApiClient(cfg))
+        core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=stack["namespace"])))
+        keys = stack["minio"]["credentials_keys"]
+        core.create_namespaced_secret(stack["namespace"], k8s.V1Secret(
+            metadata=k8s.V1ObjectMeta(name=stack["minio"]["credentials_secret"]),
+            string_data={keys["AWS_ACCESS_KEY_ID"]: minio["AWS_ACCESS_KEY_ID"],
+                         keys["AWS_SECRET_ACCESS_KEY"]: minio["AWS_SECRET_ACCESS_KEY"]}))
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(json.dumps({
+            "apiVersion": "v1", "kind": "Config", "current-context": "elsewhere",
+            "clusters": [{"name": "local", "cluster": {"server": url, "certificate-authority": ca}}],
+            "users": [{"name": "admin", "user": {"token": token}}],
+            "contexts": [{"name": f"kind-{stack['cluster_name']}", "context": {"cluster": "local", "user": "admin"}},
+                         {"name": "elsewhere", "context": {"cluster": "local", "user": "nobody"}}]}))
+        out = localstack.s3({**users_aws, "AIRWAVE_S3_ENDPOINT": minio["AIRWAVE_S3_ENDPOINT"],
+                             "KUBECONFIG": str(kubeconfig)}, "upload", str(tmp_path / "up"), "s3://raw/keys/")
+    assert "uploaded 1 file(s)" in out
+    fs = s3.filesystem(minio["AIRWAVE_S3_ENDPOINT"], (minio["AWS_ACCESS_KEY_ID"], minio["AWS_SECRET_ACCESS_KEY"]))
+    with fs.open_input_stream("raw/keys/x.txt") as f:
+        assert f.read() == b"from the sandbox keys"
 
 
 def test_storage_round_trip_on_s3a(s3env):

@@ -1,4 +1,4 @@
-"""The Spark conf and driver pod the SparkClusterOperator generates (airwave.airflow.specs) match
+"""The Spark conf and driver pod the SparkClusterOperator generates (airwave.cluster.specs) match
 what stack/ deploys: namespace, service account + RBAC, executor pod template ConfigMap, MinIO
 service/ports/secret, image and ports."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from airwave.airflow import specs
+from airwave.cluster import specs
 
 from .conftest import K8S_VERSIONS, find
 

@@ -1,6 +1,7 @@
 """Runs the Tiltfile (and tilt/*.tiltfile) against stubs of Tilt's API, with the real kustomize
 output, and checks what it would deploy: every workload is a configured resource, dependencies
-exist, the config resource covers every non-workload object, links and overrides use stack.json.
+exist, the config resource covers every non-workload object, links and overrides use
+defaults.json / sandbox.json.
 The Tiltfiles are written in the subset of Starlark that Python also runs."""
 from __future__ import annotations
 
@@ -198,14 +199,18 @@ def test_local_resources_run_scripts_that_exist(tilt):
     for r in tilt["local_resource"]:
         cmd = r.get("cmd") or r.get("serve_cmd")
         for part in cmd.split("&&"):
-            tok = shlex.split(part.strip().lstrip("("))[0]
+            argv = shlex.split(part.strip().lstrip("("))
+            tok = argv[0]
             if tok.startswith("hack/"):
                 assert os.access(ROOT / tok, os.X_OK), f"{r['name']}: {tok} missing or not executable"
+            if tok.endswith("python") or tok.endswith("python3"):  # the project venv, running a module of the checkout
+                assert tok == ".venv/bin/python" and argv[1] == "-m", f"{r['name']}: {part}"
+                assert (ROOT / (argv[2].replace(".", "/") + ".py")).exists(), f"{r['name']}: no module {argv[2]}"
         for dep in r["deps"]:
             assert (ROOT / dep).exists(), f"{r['name']}: watched path {dep} does not exist"
 
 
-def test_links_and_upload_use_stack_json(tilt, stack):
+def test_links_and_upload_use_the_json_files(tilt, stack):
     res = resources(tilt)
     urls = {url for r in res.values() for url, _ in r.get("links", [])}
     assert f"http://localhost:{stack['airflow']['host_port']}" in urls

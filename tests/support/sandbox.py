@@ -3,7 +3,6 @@ the official `apache-airflow-client`, MinIO with pyarrow's S3 filesystem (the cl
 user's AWS ones), pods with the official Kubernetes client."""
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
@@ -15,8 +14,11 @@ from airflow_client import client as af
 from kubernetes import client as k8s, config as kconfig
 from pyarrow import fs as pafs
 
+from . import stackfiles
+from .s3 import cluster_credentials, filesystem
+
 ROOT = Path(__file__).resolve().parents[2]
-STACK = json.loads((ROOT / "src" / "airwave" / "stack.json").read_text())
+STACK = stackfiles.STACK  # defaults.json + sandbox.json
 NS = STACK["namespace"]
 CONTEXT = f"kind-{STACK['cluster_name']}"
 AIRFLOW_URL = f"http://localhost:{STACK['airflow']['host_port']}"
@@ -89,11 +91,7 @@ class Airflow:
 
 def minio() -> pafs.S3FileSystem:
     """MinIO through its host port, with the credentials of the cluster's Secret."""
-    secret = kube().read_namespaced_secret(STACK["minio"]["credentials_secret"], NS).data
-    key = {k: base64.b64decode(secret[v]).decode() for k, v in STACK["minio"]["credentials_keys"].items()}
-    return pafs.S3FileSystem(access_key=key["AWS_ACCESS_KEY_ID"], secret_key=key["AWS_SECRET_ACCESS_KEY"],
-                             endpoint_override=f"localhost:{STACK['minio']['host_port']}", scheme="http",
-                             region=STACK["minio"]["region"], force_virtual_addressing=False)
+    return filesystem(STACK["minio"]["host_endpoint"], cluster_credentials(api_client()))
 
 
 def read_json(fs: pafs.FileSystem, path: str) -> dict:

@@ -1,21 +1,18 @@
 """Post-process (Spark): segments -> per call, in time order across channels, with roles, PII redacted ->
-RUN/calls/<input name>.{json,srt,vtt}, RUN/summary/ (one row per call) and RUN/report.json.
+RUN/calls/<input name>.{json,srt,vtt}, RUN/summary/ (one row per call, schemas.SUMMARY) and RUN/report.json.
 """
 from __future__ import annotations
 
 import json
 import posixpath
 from collections import Counter
+from dataclasses import asdict
 
-from .. import storage
-from . import publish, require, unpublish
+from .. import layout, schemas, storage
 from ..formats import dumps, to_srt, to_vtt, transcript
+from ..records import CallSummary
 from ..redact import redact_segments
 
-SUMMARY_SCHEMA = (
-    "call_id string, name string, status string, duration_s double, channels int, segments int, words int, "
-    "redactions int, transcript_uri string"
-)
 # Whisper's own rule for "this was not speech": high no-speech probability and low confidence.
 NO_SPEECH_PROB, LOGPROB_FLOOR = 0.6, -1.0
 
@@ -54,17 +51,15 @@ def build_call(call: dict, segs: list[dict]) -> tuple[dict, str, str]:
 
 def run(spark, out_uri: str) -> dict:
     import pandas as pd
-    from pyspark.sql import functions as F
 
     base = storage.normalize(out_uri)
     for stage in ("preprocess", "transcribe"):
-        require(base, stage)
-    unpublish(base, "postprocess")  # report.json and calls/_SUCCESS go before any transcript is replaced
-    calls = spark.read.parquet(storage.join(base, "preprocess", "calls")).filter("status = 'ok'")
-    segments = spark.read.parquet(storage.join(base, "transcribe", "segments"))
+        layout.require(base, stage)
+    layout.unpublish(base, "postprocess")  # report.json and calls/_SUCCESS go before any transcript is replaced
+    calls = spark.read.parquet(layout.calls_table(base)).filter("status = 'ok'")
+    segments = spark.read.parquet(layout.segments(base))
     names = output_names([r.call_id for r in calls.select("call_id").collect()])
-    calls_dir = storage.join(base, "calls")
-    storage.remove_tree(calls_dir)  # this stage owns RUN/calls: a rerun replaces it whole
+    storage.remove_tree(layout.transcripts(base))  # this stage owns RUN/calls: a rerun replaces it whole
     call_cols = ["call_id", "source", "source_format", "source_rate", "source_channels", "duration_s", "sha256"]
     seg_cols = [c for c in segments.columns if c != "call_id"]
     # A call with no speech (silence) has no segments; the left join keeps it so it still gets (empty) outputs.
@@ -75,36 +70,36 @@ def run(spark, out_uri: str) -> dict:
         segs = [{k: _py(r[k]) for k in seg_cols} for _, r in pdf.iterrows() if pd.notna(r["text"])]
         doc, srt, vtt = build_call(call, segs)
         name = names[call["call_id"]]
-        uri = storage.join(calls_dir, name + ".json")
+        uri = layout.transcript(base, name, "json")
         storage.write_text(uri, dumps(doc))
-        storage.write_text(storage.join(calls_dir, name + ".srt"), srt)
-        storage.write_text(storage.join(calls_dir, name + ".vtt"), vtt)
-        return pd.DataFrame([{
-            "call_id": call["call_id"], "name": name, "status": "transcribed" if doc["segments"] else "no_speech",
-            "duration_s": call["duration_s"], "channels": call["source_channels"], "segments": len(doc["segments"]),
-            "words": sum(len(s["text"].split()) for s in doc["segments"]), "redactions": len(doc["redactions"]),
-            "transcript_uri": uri,
-        }])
+        storage.write_text(layout.transcript(base, name, "srt"), srt)
+        storage.write_text(layout.transcript(base, name, "vtt"), vtt)
+        row = CallSummary(
+            call_id=call["call_id"], name=name, status="transcribed" if doc["segments"] else "no_speech",
+            duration_s=call["duration_s"], channels=call["source_channels"], segments=len(doc["segments"]),
+            words=sum(len(s["text"].split()) for s in doc["segments"]), redactions=len(doc["redactions"]),
+            transcript_uri=uri)
+        return pd.DataFrame([asdict(row)])
 
-    summary = joined.groupBy("call_id").applyInPandas(per_call, SUMMARY_SCHEMA)
-    summary.write.mode("overwrite").parquet(storage.join(base, "summary"))
-    rows = sorted((r.asDict() for r in spark.read.parquet(storage.join(base, "summary")).collect()),
-                  key=lambda r: r["call_id"])
-    rejects = sorted((r.asDict() for r in spark.read.parquet(storage.join(base, "preprocess", "rejects")).collect()),
+    summary = joined.groupBy("call_id").applyInPandas(per_call, schemas.SUMMARY)
+    summary.write.mode("overwrite").parquet(layout.summary(base))
+    rows = sorted((CallSummary(**r.asDict()) for r in spark.read.parquet(layout.summary(base)).collect()),
+                  key=lambda r: r.call_id)
+    rejects = sorted((r.asDict() for r in spark.read.parquet(layout.rejects(base)).collect()),
                      key=lambda r: r["call_id"])
     report = {
         "schema": "airwave.run-report", "schema_version": "1.0",
         "calls": len(rows), "rejected": len(rejects),
-        "no_speech": sum(r["status"] == "no_speech" for r in rows),
-        "audio_s": round(sum(r["duration_s"] for r in rows), 3),
-        "segments": sum(r["segments"] for r in rows), "redactions": sum(r["redactions"] for r in rows),
-        "outputs": storage.join(base, "calls"),
-        "per_call": [{k: r[k] for k in ("call_id", "name", "status", "duration_s", "segments", "redactions")}
-                     for r in rows],
+        "no_speech": sum(r.status == "no_speech" for r in rows),
+        "audio_s": round(sum(r.duration_s for r in rows), 3),
+        "segments": sum(r.segments for r in rows), "redactions": sum(r.redactions for r in rows),
+        "outputs": layout.transcripts(base),
+        "per_call": [{"call_id": r.call_id, "name": r.name, "status": r.status, "duration_s": r.duration_s,
+                      "segments": r.segments, "redactions": r.redactions} for r in rows],
         "rejects": [{k: r[k] for k in ("call_id", "reason", "detail")} for r in rejects],
     }
-    publish(base, "postprocess")
-    storage.write_text(storage.join(base, "report.json"), json.dumps(report, indent=2) + "\n")  # last: the run is done
+    layout.publish(base, "postprocess")
+    storage.write_text(layout.report(base), json.dumps(report, indent=2) + "\n")  # last: the run is done
     return report
 
 

@@ -1,29 +1,18 @@
 """Preprocess (Spark): every object under INPUT -> decode -> channels -> 16 kHz -> VAD -> speech chunks <= 30 s.
 
-Writes under RUN/preprocess/: `chunks/` (the manifest + PCM of each chunk), `calls/` (one row per input object:
-its format, duration, sha256, status) and `rejects/` (inputs that could not be used, with the reason).
+Writes under RUN/preprocess/ (layout.py): `chunks/` (the manifest + PCM of each chunk), `calls/` (one row per input
+object: its format, duration, sha256, status) and `rejects/` (inputs that could not be used, with the reason); their
+schemas are schemas.CHUNKS, CALLS and REJECTS.
 The driver lists the input (storage.list_inputs: any character a file system or S3 key allows stays in the call
 id); each task reads its files itself, so only file names and sizes travel through Spark, never whole files.
 """
 from __future__ import annotations
 
-from .. import storage
-from . import publish, unpublish
+from .. import layout, schemas, storage
 from ..audio import DecodeError, decode, role_of, to_pcm16
 from ..settings import (DEFAULT_EXCLUDE, DEFAULT_ROLES, exclude_patterns, is_excluded, max_input_bytes,
                         max_input_seconds, parse_roles)
 from ..vad import chunk_call
-
-ROW_SCHEMA = (
-    "kind string, call_id string, source string, channel int, role string, chunk_idx int, start_s double, "
-    "end_s double, speech_s double, regions array<array<double>>, pcm binary, source_format string, "
-    "source_rate int, source_channels int, duration_s double, sha256 string, status string, reason string, "
-    "detail string, n_chunks int"
-)
-CHUNK_COLS = ["call_id", "channel", "role", "chunk_idx", "start_s", "end_s", "speech_s", "regions", "pcm",
-              "source_format", "duration_s", "sha256"]
-CALL_COLS = ["call_id", "source", "status", "reason", "detail", "source_format", "source_rate", "source_channels",
-             "duration_s", "sha256", "n_chunks", "speech_s"]
 
 
 def relative_id(path: str, root: str) -> str:
@@ -83,16 +72,15 @@ def run(spark, input_uri: str, out_uri: str, roles: str = DEFAULT_ROLES, exclude
     root = storage.normalize(input_uri)
     role_map = parse_roles(roles)
     limit, max_s = max_input_bytes(max_input_mb), max_input_seconds(max_input_minutes)
-    base = storage.join(storage.normalize(out_uri), "preprocess")
-    unpublish(out_uri, "preprocess")  # from here on, no reader takes this run's old outputs as current
+    run_uri = storage.normalize(out_uri)
+    layout.unpublish(run_uri, "preprocess")  # from here on, no reader takes this run's old outputs as current
     pats = exclude_patterns(exclude)
     listed = storage.list_inputs(root)
     inputs = [e for e in listed if not is_excluded(relative_id(e.uri, root), pats)]
     if not inputs:
         raise SystemExit(f"no input files under {input_uri}")
-    files = spark.createDataFrame([(e.uri, e.size, e.reason, e.detail) for e in inputs],
-                                  "path string, size long, reason string, detail string")
-    cols = [c.split()[0] for c in ROW_SCHEMA.split(", ")]
+    files = spark.createDataFrame([(e.uri, e.size, e.reason, e.detail) for e in inputs], schemas.INPUT_FILES)
+    cols = schemas.names(schemas.PREPROCESS_ROWS)
 
     def decode_partition(batches):
         for pdf in batches:
@@ -102,15 +90,15 @@ def run(spark, input_uri: str, out_uri: str, roles: str = DEFAULT_ROLES, exclude
 
     # Spread files over all task slots.
     parts = min(len(inputs), task_slots(spark) * 2)
-    rows = files.repartition(parts, "path").mapInPandas(decode_partition, ROW_SCHEMA)
+    rows = files.repartition(parts, "path").mapInPandas(decode_partition, schemas.PREPROCESS_ROWS)
     rows = rows.persist(StorageLevel.MEMORY_AND_DISK)  # three outputs, one decode
-    chunks = rows.filter("kind = 'chunk'").select(*CHUNK_COLS)
-    calls = rows.filter("kind = 'call'").select(*CALL_COLS)
+    chunks = rows.filter("kind = 'chunk'").select(*schemas.names(schemas.CHUNKS))
+    calls = rows.filter("kind = 'call'").select(*schemas.names(schemas.CALLS))
     # Each write replaces its own prefix: a rerun or a retry never duplicates.
-    chunks.write.mode("overwrite").parquet(storage.join(base, "chunks"))
-    calls.write.mode("overwrite").parquet(storage.join(base, "calls"))
-    calls.filter("status = 'rejected'").select(F.col("source"), "call_id", "reason", "detail") \
-        .write.mode("overwrite").parquet(storage.join(base, "rejects"))
+    chunks.write.mode("overwrite").parquet(layout.chunks(run_uri))
+    calls.write.mode("overwrite").parquet(layout.calls_table(run_uri))
+    calls.filter("status = 'rejected'").select(*schemas.names(schemas.REJECTS)) \
+        .write.mode("overwrite").parquet(layout.rejects(run_uri))
     stats = calls.groupBy().agg(
         F.count("*").alias("files"), F.sum(F.when(F.col("status") == "ok", 1).otherwise(0)).alias("ok"),
         F.sum(F.when(F.col("status") == "rejected", 1).otherwise(0)).alias("rejected"),
@@ -119,5 +107,5 @@ def run(spark, input_uri: str, out_uri: str, roles: str = DEFAULT_ROLES, exclude
         F.sum("n_chunks").alias("chunks"),
     ).first().asDict()
     rows.unpersist()
-    publish(out_uri, "preprocess")
+    layout.publish(run_uri, "preprocess")
     return {**{k: (v or 0) for k, v in stats.items()}, "excluded": len(listed) - len(inputs)}

@@ -1,4 +1,5 @@
-"""Transcribe (Spark): RUN/preprocess/chunks -> faster-whisper -> RUN/transcribe/segments.
+"""Transcribe (Spark): RUN/preprocess/chunks (schemas.CHUNKS) -> faster-whisper -> RUN/transcribe/segments
+(schemas.SEGMENTS).
 
 One model per Python worker (module-level cache in asr.py; workers are reused), chunks from any calls batched
 together, `cpu_threads` = spark.task.cpus so that workers x threads = cores. RUN/transcribe/stats.json: the stage's
@@ -15,14 +16,8 @@ from dataclasses import replace
 
 from pyspark.accumulators import AccumulatorParam
 
-from .. import storage
-from . import publish, require, unpublish
+from .. import layout, schemas, storage
 from ..asr import AsrConfig, resolve_model
-
-SEGMENT_SCHEMA = (
-    "call_id string, channel int, role string, chunk_idx int, seg_idx int, start_s double, end_s double, "
-    "text string, avg_logprob double, no_speech_prob double, model_id string"
-)
 
 
 def assign_partitions(keys: list[tuple], n_parts: int) -> dict[tuple, int]:
@@ -41,7 +36,7 @@ def assign_partitions(keys: list[tuple], n_parts: int) -> dict[tuple, int]:
 
 
 def transcribe_rows(rows, cfg: AsrConfig, model_id: str):
-    """Transcribe one partition of chunk rows; yields segment tuples in call time."""
+    """Transcribe one partition of chunk rows; yields SEGMENTS rows (tuples) in call time."""
     from ..audio import from_pcm16
     from ..vad import split_at_regions
     from ..asr import transcribe_chunks
@@ -50,10 +45,10 @@ def transcribe_rows(rows, cfg: AsrConfig, model_id: str):
     results = transcribe_chunks([from_pcm16(bytes(r["pcm"])) for r in rows], cfg)
     for r, segs in zip(rows, results):
         regions = [tuple(x) for x in r["regions"]]
-        cues = [c for s in segs if s["text"] for c in split_at_regions(s, regions)]  # one speech region each
+        cues = [c for s in segs if s.text for c in split_at_regions(s, regions)]  # one speech region each
         for j, c in enumerate(cues):
-            yield (r["call_id"], r["channel"], r["role"], r["chunk_idx"], j, c["start"], c["end"], c["text"],
-                   c["avg_logprob"], c["no_speech_prob"], model_id)
+            yield (r["call_id"], r["channel"], r["role"], r["chunk_idx"], j, c.start, c.end, c.text,
+                   c.avg_logprob, c.no_speech_prob, model_id)
 
 
 class _MaxPerKey(AccumulatorParam):
@@ -79,11 +74,11 @@ def run(spark, out_uri: str, cfg: AsrConfig, chunks_from: str | None = None) -> 
     t0 = time.time()
     base = storage.normalize(out_uri)
     src = storage.normalize(chunks_from) if chunks_from else base
-    require(src, "preprocess")
-    unpublish(base, "transcribe")
+    layout.require(src, "preprocess")
+    layout.unpublish(base, "transcribe")
     cfg = replace(cfg, cpu_threads=cfg.cpu_threads or task_cpus(spark))
     _, model_id = resolve_model(cfg.model)  # fail fast on the driver if the model is missing
-    chunks = spark.read.parquet(storage.join(src, "preprocess", "chunks"))
+    chunks = spark.read.parquet(layout.chunks(src))
     keys = [tuple(r) for r in chunks.select("call_id", "channel", "chunk_idx", "speech_s").collect()]
     slots = task_slots(spark)
     # Enough chunks per task to fill batches, and at least one task per slot.
@@ -93,8 +88,8 @@ def run(spark, out_uri: str, cfg: AsrConfig, chunks_from: str | None = None) -> 
     rdd = (chunks.rdd.map(lambda r: (assignment[(r["call_id"], r["channel"], r["chunk_idx"])], r.asDict()))
            .partitionBy(n_parts, lambda p: p).values()
            .mapPartitions(lambda rows: _transcribe_partition(rows, cfg, model_id, peaks)))
-    segments = spark.createDataFrame(rdd, SEGMENT_SCHEMA)
-    out = storage.join(base, "transcribe", "segments")
+    segments = spark.createDataFrame(rdd, schemas.SEGMENTS)
+    out = layout.segments(base)
     segments.write.mode("overwrite").parquet(out)  # replaces a previous attempt's output whole
     stats = spark.read.parquet(out).groupBy().count().first()
     workers = peaks.value
@@ -105,8 +100,8 @@ def run(spark, out_uri: str, cfg: AsrConfig, chunks_from: str | None = None) -> 
               "memory_mb": {"worker_peak": round(max(workers.values(), default=0), 1),
                             "workers_sum": round(sum(workers.values()), 1), "worker_processes": len(workers),
                             "driver": round(_peak_rss_mb(), 1)}}
-    storage.write_text(storage.join(base, "transcribe", "stats.json"), json.dumps(result, indent=2) + "\n")
-    publish(base, "transcribe")
+    storage.write_text(layout.transcribe_stats(base), json.dumps(result, indent=2) + "\n")
+    layout.publish(base, "transcribe")
     return result
 
 

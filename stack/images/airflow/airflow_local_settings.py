@@ -5,7 +5,7 @@ into the scheduler's environment (AIRWAVE_AIRFLOW_IMAGE, AIRWAVE_SPARK_IMAGE; se
 Each KubernetesExecutor worker pod gets both refs at creation, from the same scheduler: its task runs that Airflow
 image, and the SparkClusterOperator in it starts driver and executors from that Spark image. A task therefore never
 mixes worker code of one build with Spark code of another; a rebuild rolls the scheduler and only new pods change.
-Without these variables (no Tilt) nothing is changed: the pod template's image and stack.json's tag apply.
+Without these variables (no Tilt) nothing is changed: the pod template's image and defaults.json's tag apply.
 """
 from __future__ import annotations
 

@@ -11,54 +11,50 @@ import json
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from airwave.settings import mebibytes
+from airwave.settings import Environment, apply_env, environment, mebibytes
 from airwave.spark import LOCAL_DEFAULTS, local_object_store_conf, s3a_conf
 from airwave.spark import local_master as spark_local_master
 
 K8S_MASTER = "k8s://https://kubernetes.default.svc:443"  # the port is mandatory in Spark's k8s master URL
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
-# Replaced by airwave.airflow.driver inside the Spark image with the path of airwave/__main__.py there: the
+# Replaced by airwave.cluster.driver inside the Spark image with the path of airwave/__main__.py there: the
 # Airflow worker cannot know where the Spark image installed the package.
 APP_PLACEHOLDER = "{airwave-app}"
 # A per-task executor pod template travels to the driver pod in this env var; driver.py writes it to this file.
-EXECUTOR_TEMPLATE_ENV = "AIRWAVE_EXECUTOR_POD_TEMPLATE"
+EXECUTOR_TEMPLATE_ENV = Environment.variable("executor_pod_template")
 EXECUTOR_TEMPLATE_RUNTIME_PATH = "/tmp/airwave/executor-pod-template.json"
 BASE_CONTAINER = "base"  # KubernetesPodOperator follows the logs of the container with this name
 
 
 @lru_cache(maxsize=1)
 def stack() -> dict:
-    return json.loads(resources.files("airwave").joinpath("stack.json").read_text())
+    """The cluster names this package needs at run time (airwave/cluster/defaults.json). The kind sandbox's own
+    layout (host ports, NodePorts, registry, pinned third-party images) is stack/sandbox/sandbox.json, not shipped."""
+    return json.loads(resources.files("airwave.cluster").joinpath("defaults.json").read_text())
 
 
-SPARK_IMAGE_ENV = "AIRWAVE_SPARK_IMAGE"
+SPARK_IMAGE_ENV = Environment.variable("spark_image")
 # CPU the driver pod and each executor core request from the scheduler. Default: a whole core, as Spark asks. The
 # kind sandbox sets less (stack/airflow/config.yaml): its nodes each report every host CPU, so requests there
 # count the same cores twice, and a 2-CPU machine could not place a driver and two executors at a full core each.
-CPU_REQUEST_ENV = "AIRWAVE_SPARK_CPU_REQUEST_PER_CORE"
+CPU_REQUEST_ENV = Environment.variable("spark_cpu_request_millis")
 
 
 def cpu_request_millis() -> int:
     """Millicores per Spark core, from AIRWAVE_SPARK_CPU_REQUEST_PER_CORE ("400m" or "1"; default 1000)."""
-    raw = os.environ.get(CPU_REQUEST_ENV, "").strip()
-    if not raw:
-        return 1000
-    m = re.fullmatch(r"(\d+)(m?)", raw)
-    if not m or int(m.group(1)) == 0:
-        raise ValueError(f"{CPU_REQUEST_ENV} must be a CPU quantity like 400m or 1, got {raw!r}")
-    return int(m.group(1)) * (1 if m.group(2) else 1000)
+    return environment().spark_cpu_request_millis
 
 
 def spark_image(s: dict | None = None) -> str:
     """The exact Spark image ref the deployment hands this process (on kind: Tilt's content-addressed build, set on
     each worker pod by the scheduler, see stack/images/airflow/airflow_local_settings.py), else stack.json's tag."""
-    if os.environ.get(SPARK_IMAGE_ENV):
-        return os.environ[SPARK_IMAGE_ENV]
+    if image := environment().spark_image:
+        return image
     s = s or stack()
     return f"{s['images']['spark']}:{s['images']['tag']}"
 
@@ -155,13 +151,16 @@ def spark_submit_command(
     return cmd + [app, *[str(a) for a in app_args]]
 
 
-def local_env(base: dict[str, str] | None = None) -> dict[str, str]:
+def local_env(base: dict[str, str] | None = None, store: ObjectStore | None = None) -> dict[str, str]:
     """Environment of a local spark-submit: driver and Python workers run this interpreter (the venv with airwave
-    and the ASR stack) and the driver binds to loopback (never depend on the hostname)."""
+    and the ASR stack) and the driver binds to loopback (never depend on the hostname). With a `store`, its S3
+    variables replace this process's own."""
     env = dict(os.environ if base is None else base)
     env.setdefault("PYSPARK_PYTHON", sys.executable)
     env.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    if store is not None:
+        apply_env(env, store.env())
     return env
 
 
@@ -170,7 +169,8 @@ def local_master(shape: ClusterShape) -> str:
     return spark_local_master(shape.executors * shape.executor_cores)
 
 
-def local_spark_conf(shape: ClusterShape, extra: dict[str, str] | None = None) -> dict[str, str]:
+def local_spark_conf(shape: ClusterShape, extra: dict[str, str] | None = None,
+                     store: ObjectStore | None = None) -> dict[str, str]:
     conf = dict(LOCAL_DEFAULTS)  # the stages' tuning; under spark-submit the stage does not apply it itself
     conf.update({
         # Everything (and every Python worker's model) lives on this machine: the JVM gets the driver memory.
@@ -181,7 +181,12 @@ def local_spark_conf(shape: ClusterShape, extra: dict[str, str] | None = None) -
         # Several Spark tasks may run side by side on one Airflow worker; a UI per task would fight over 4040.
         "spark.ui.enabled": "false",
     })
-    conf.update(local_object_store_conf())  # s3a to $AWS_ENDPOINT_URL (e.g. MinIO), when set
+    env = environment()
+    if store is None:  # s3a to $AWS_ENDPOINT_URL (e.g. MinIO), when set
+        conf.update(local_object_store_conf(env.s3_endpoint, env.aws_region, env.spark_jars))
+    else:  # s3a to the task's store (the jars still from $AIRWAVE_SPARK_JARS)
+        conf.update(local_object_store_conf("", store.region, env.spark_jars))
+        conf.update(store.spark_conf())
     conf.update({k: str(v) for k, v in (extra or {}).items()})
     return conf
 
@@ -194,6 +199,7 @@ def kubernetes_spark_conf(
     image: str | None = None,
     executor_pod_template_file: str | None = None,
     extra: dict[str, str] | None = None,
+    store: ObjectStore | None = None,
 ) -> dict[str, str]:
     """Client-mode conf: the task pod is the driver, executors are pods it creates and owns.
 
@@ -237,13 +243,53 @@ def kubernetes_spark_conf(
         "spark.kubernetes.executor.podTemplateFile": executor_pod_template_file or sp["executor_pod_template_path"],
         "spark.kubernetes.executor.podTemplateContainerName": "spark-kubernetes-executor",
     })
-    conf.update(object_store_conf())
+    conf.update(object_store_conf(store))
     conf.update({k: str(v) for k, v in (extra or {}).items()})
     return conf
 
 
-def object_store_conf() -> dict[str, str]:
-    """s3a -> in-cluster MinIO. Credentials come from the Secret as env vars on driver and executors."""
+CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+
+
+@dataclass(frozen=True)
+class ObjectStore:
+    """An S3 store other than the sandbox's MinIO, e.g. AWS S3 itself (the operator builds one from a connection).
+
+    `endpoint` "": AWS's own endpoint for `region`, buckets addressed by host name (path-style is for MinIO).
+    No keys: none are handed over, and the AWS SDKs use their default chain (an instance profile, IRSA).
+    """
+
+    endpoint: str = ""
+    region: str = "us-east-1"
+    access_key: str = field(default="", repr=False)
+    secret_key: str = field(default="", repr=False)
+
+    def env(self) -> dict[str, str | None]:
+        """The S3 variables of the Spark processes (None: unset, so none of the worker's own, e.g. MinIO's, stay)."""
+        keys = bool(self.access_key and self.secret_key)
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint or None,
+            "AWS_ENDPOINT_URL_S3": None,
+            "AWS_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": self.access_key if keys else None,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key if keys else None,
+            "AWS_SESSION_TOKEN": None,  # it would belong to other keys
+        }
+
+    def spark_conf(self) -> dict[str, str]:
+        return s3a_conf(self.endpoint, self.region, env_credentials=bool(self.access_key and self.secret_key))
+
+
+def object_store_conf(store: ObjectStore | None = None) -> dict[str, str]:
+    """s3a for driver and executors. Default: the in-cluster MinIO, credentials from its Secret as env vars on
+    driver and executors. A `store`: its endpoint (when set), region and keys; executors get the keys as `$(VAR)`,
+    which Kubernetes expands from the driver pod's env (driver_pod_spec), so the pod's args never hold them."""
+    if store is not None:
+        conf = store.spark_conf()
+        for var, value in store.env().items():
+            if value is not None:
+                conf[f"spark.executorEnv.{var}"] = f"$({var})" if var in CREDENTIAL_VARS else value
+        return conf
     m = stack()["minio"]
     conf = s3a_conf(m["cluster_endpoint"], m["region"])
     conf["spark.executorEnv.AWS_ENDPOINT_URL"] = m["cluster_endpoint"]
@@ -279,7 +325,7 @@ def executor_pod_template(
 
 
 def driver_container_args(conf: dict[str, str], app_args: list[str], *, app_name: str) -> list[str]:
-    """Arguments for `python3 -m airwave.airflow.driver`: a spark-submit argv with the app file left open."""
+    """Arguments for `python3 -m airwave.cluster.driver`: a spark-submit argv with the app file left open."""
     return spark_submit_command(
         APP_PLACEHOLDER, app_args, master=K8S_MASTER, deploy_mode="client", conf=conf, name=app_name,
     )
@@ -292,10 +338,12 @@ def driver_pod_spec(
     image: str | None = None,
     executor_pod_template: dict | None = None,
     labels: dict[str, str] | None = None,
+    store: ObjectStore | None = None,
 ) -> dict:
     """The task pod = the Spark driver (client mode). A Pod manifest (API field names) for KubernetesPodOperator.
 
     `args` is the full spark-submit argv from `driver_container_args`; `driver.py` resolves the app file and execs.
+    `store`: as in kubernetes_spark_conf (default: the in-cluster MinIO).
     """
     s = stack()
     sp, m = s["spark"], s["minio"]
@@ -305,10 +353,13 @@ def driver_pod_spec(
         # Downward API: the driver advertises its pod IP and names itself as the executors' owner.
         {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
         {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-        {"name": "AWS_ENDPOINT_URL", "value": m["cluster_endpoint"]},
     ]
-    for var, key in m["credentials_keys"].items():  # never plain env values: from the Secret
-        env.append({"name": var, "valueFrom": {"secretKeyRef": {"name": m["credentials_secret"], "key": key}}})
+    if store is None:
+        env.append({"name": "AWS_ENDPOINT_URL", "value": m["cluster_endpoint"]})
+        for var, key in m["credentials_keys"].items():  # never plain env values: from the Secret
+            env.append({"name": var, "valueFrom": {"secretKeyRef": {"name": m["credentials_secret"], "key": key}}})
+    else:  # plain values: Airflow may create pods, not Secrets (and masks the connection's password in its logs)
+        env += [{"name": var, "value": value} for var, value in store.env().items() if value is not None]
     if executor_pod_template is not None:
         env.append({"name": EXECUTOR_TEMPLATE_ENV, "value": json.dumps(executor_pod_template, sort_keys=True)})
 
@@ -321,7 +372,7 @@ def driver_pod_spec(
         "image": image,
         "imagePullPolicy": "Always",
         # No `command`: the image's entrypoint (tini + pass-through) stays in charge of signals and zombies.
-        "args": ["python3", "-m", "airwave.airflow.driver", *args],
+        "args": ["python3", "-m", "airwave.cluster.driver", *args],
         "env": env,
         "ports": [
             {"name": "driver", "containerPort": sp["driver_port"]},

@@ -10,7 +10,6 @@ its own and swaps a symlink to it atomically, so readers never see a half-update
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import shutil
@@ -25,8 +24,11 @@ import urllib.request
 from pathlib import Path
 from typing import Iterator
 
-ROOT = Path(__file__).resolve().parents[1]
-STACK = json.loads((ROOT / "src" / "airwave" / "stack.json").read_text())
+from . import stackfiles
+from .s3 import filesystem as s3_filesystem
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK = stackfiles.STACK  # defaults.json + sandbox.json
 TOOLS_BIN = Path(os.environ.get("TOOLS_BIN", ROOT / ".tools" / "bin"))
 
 
@@ -84,7 +86,7 @@ def minio_bin() -> str:
 def minio(workdir: Path, buckets: list[str] = (), port: int | None = None, user: str | None = None,
           password: str | None = None) -> Iterator[dict[str, str]]:
     """A MinIO server (fresh random credentials and port unless given). Yields the env a client needs (AWS_* for
-    pyarrow/Spark s3a, AIRWAVE_S3_* for hack/s3.py)."""
+    pyarrow/Spark s3a, AIRWAVE_S3_* for tests/support/s3.py)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port, console = port or free_port(), free_port()
     user, password = user or "airwave-" + secrets.token_hex(4), password or secrets.token_hex(16)
@@ -99,17 +101,18 @@ def minio(workdir: Path, buckets: list[str] = (), port: int | None = None, user:
         client_env = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": user, "AWS_SECRET_ACCESS_KEY": password,
                       "AWS_REGION": STACK["minio"]["region"], "AIRWAVE_S3_ENDPOINT": endpoint,
                       "AIRWAVE_S3_ACCESS_KEY": user, "AIRWAVE_S3_SECRET_KEY": password}
+        fs = s3_filesystem(endpoint, (user, password))
         for b in buckets:
-            s3(client_env, "mb", f"s3://{b}")
+            fs.create_dir(b)
         yield client_env
 
 
 def s3(env: dict[str, str], *args: str) -> str:
-    """Run hack/s3.py with a MinIO env from minio()."""
-    r = subprocess.run([sys.executable, str(ROOT / "hack" / "s3.py"), *args], env={**os.environ, **env},
+    """Run `python -m tests.support.s3` (as Tilt does) with a MinIO env from minio()."""
+    r = subprocess.run([sys.executable, "-m", "tests.support.s3", *args], cwd=ROOT, env={**os.environ, **env},
                        capture_output=True, text=True, timeout=300)
     if r.returncode:
-        raise RuntimeError(f"hack/s3.py {' '.join(args)} failed: {r.stdout}{r.stderr}")
+        raise RuntimeError(f"tests.support.s3 {' '.join(args)} failed: {r.stdout}{r.stderr}")
     return r.stdout
 
 
@@ -127,9 +130,9 @@ def git_server(workdir: Path) -> Iterator[str]:
 
 
 def working_tree(dest: Path) -> Path:
-    """A copy of the parts hack/push-dags.sh reads: it pushes dags/ + src/ of the tree it lives in, so edits to the
-    copy (e.g. a probe DAG) never touch the real checkout."""
-    for part in ("hack", "dags", "src"):
+    """A copy of the parts hack/push-dags.sh reads (its lib.sh reads stack/sandbox/sandbox.json too): it pushes dags/ +
+    src/ of the tree it lives in, so edits to the copy (e.g. a probe DAG) never touch the real checkout."""
+    for part in ("hack", "dags", "src", "stack/sandbox"):
         shutil.copytree(ROOT / part, dest / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     return dest
 
@@ -211,8 +214,7 @@ def airflow(home: Path, env: dict, passwords_json: str, user: str = "admin", pas
             components: tuple[str, ...] = ("dag-processor",)):
     """`airflow db migrate`, then the api-server plus `components`; yields a logged-in client, the one `make e2e`
     uses (tests/support/sandbox.py: apache-airflow-client)."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from support.sandbox import Airflow
+    from .sandbox import Airflow  # here: only this fixture needs the Airflow client
 
     home.mkdir(parents=True, exist_ok=True)
     (home / "passwords.json").write_text(passwords_json)  # what the api-server container's command does

@@ -16,7 +16,7 @@ Needs the project venv (PyAV, numpy) and these Debian packages:
 
     apt-get install -y flite espeak-ng festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
 
-    .venv/bin/python hack/make_dev_set.py [.bench/devset] [--seed 0] [--minutes 40]
+    .venv/bin/python -m tests.support.make_dev_set [.bench/devset] [--seed 0] [--minutes 40]   (from the checkout)
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from make_sample_data import encode, tts
+from .make_sample_data import encode, tts
 
 APT = "flite espeak-ng festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts"
 # Voices per engine. flite: every built-in voice but awb_time (a talking clock that only says times). festival: the

@@ -1,11 +1,14 @@
 """SparkClusterOperator: one Airflow task = one Spark application on a cluster made for it and gone after it.
 
-Backends (Airflow Variable `airwave_spark_backend`, else the env var named by stack.json airflow.spark_backend_env
-(AIRWAVE_SPARK_BACKEND), else `local`; read when the task runs, not when the DAG is parsed):
+Backends (Airflow Variable `airwave_spark_backend`, else $AIRWAVE_SPARK_BACKEND, else `local`; read when the task
+runs, not when the DAG is parsed):
 - `local`: `spark-submit --master local[N]` as a child process of the worker; its output goes to the task log and
   killing the task kills its process group.
 - `kubernetes`: a KubernetesPodOperator pod from the Spark image is the client-mode driver; it creates the
   executor pods, which it owns, so deleting it (task end or kill) deletes the whole cluster.
+
+S3 (`s3_conn_id`): by default the sandbox's MinIO, as specs.stack() and the worker's environment describe it; any
+other Airflow connection of type aws (e.g. real AWS S3) gives the job its endpoint, region and keys instead.
 """
 from __future__ import annotations
 
@@ -16,18 +19,18 @@ import threading
 from typing import Any, Sequence
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-from airflow.sdk import Variable
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk import Connection, Variable
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowNotFoundException
 
 from airwave import settings
-from airwave.airflow import specs
+from airwave.cluster import specs
 
 BACKEND_VARIABLE = "airwave_spark_backend"
 BACKENDS = ("local", "kubernetes")
 
 
 def configured_backend() -> str:
-    backend = os.environ.get(specs.stack()["airflow"]["spark_backend_env"]) or "local"
+    backend = settings.environment().spark_backend
     try:
         backend = Variable.get(BACKEND_VARIABLE, default=backend)
     except Exception:  # outside a task (unit tests, parsing) there is no Variable store to ask
@@ -49,6 +52,11 @@ class SparkClusterOperator(KubernetesPodOperator):
         node selector and tolerations for GPU nodes (kubernetes backend only).
     :param application: PySpark file to submit; default is airwave's own __main__ module.
     :param backend: force a backend instead of reading the Variable/env at run time.
+    :param s3_conn_id: Airflow connection of type aws for the job's s3:// / s3a:// (login: access key, password:
+        secret key, extra: endpoint_url, region_name; no endpoint_url: AWS S3 itself). Default: $AIRWAVE_S3_CONN_ID,
+        else specs.stack()'s `minio` connection, which stands for the sandbox's MinIO and is not read (the pods
+        take its keys from its Secret).
+    :param s3_endpoint: the S3 endpoint URL instead of the connection's ("": AWS's own).
     """
 
     template_fields: Sequence[str] = (
@@ -59,6 +67,8 @@ class SparkClusterOperator(KubernetesPodOperator):
         "executor_memory",
         "driver_memory",
         "spark_conf",
+        "s3_conn_id",
+        "s3_endpoint",
     )
     ui_color = "#f4a460"
 
@@ -76,13 +86,15 @@ class SparkClusterOperator(KubernetesPodOperator):
         application: str | None = None,
         backend: str | None = None,
         pool: str | None = None,
+        s3_conn_id: str | None = None,
+        s3_endpoint: str | None = None,
         **kwargs: Any,
     ) -> None:
         stack = specs.stack()
         kwargs.setdefault("namespace", stack["namespace"])
         kwargs.setdefault("name", specs.dns_name(f"airwave-{kwargs['task_id']}"))
         # In kind, Airflow runs inside the cluster; outside it (a laptop Airflow) set AIRWAVE_K8S_IN_CLUSTER=false.
-        kwargs.setdefault("in_cluster", os.environ.get("AIRWAVE_K8S_IN_CLUSTER", "true").lower() == "true")
+        kwargs.setdefault("in_cluster", settings.environment().k8s_in_cluster)
         kwargs.setdefault("get_logs", True)
         kwargs.setdefault("on_finish_action", "delete_pod")
         kwargs.setdefault("startup_timeout_seconds", 300)  # first image pull on kind can be slow
@@ -99,6 +111,8 @@ class SparkClusterOperator(KubernetesPodOperator):
         self.executor_pod_template = executor_pod_template
         self.application = application
         self.backend = backend
+        self.s3_conn_id = s3_conn_id
+        self.s3_endpoint = s3_endpoint
         self._proc: subprocess.Popen | None = None
 
     # -- shared -------------------------------------------------------------------------------------------------
@@ -112,23 +126,43 @@ class SparkClusterOperator(KubernetesPodOperator):
     def app_name(self, context) -> str:
         return specs.dns_name(f"airwave-{self.dag_id}-{self.task_id}")
 
-    def check_settings(self, backend: str) -> None:
+    def object_store(self) -> specs.ObjectStore | None:
+        """The job's S3 store; None: the sandbox's MinIO (specs.stack(), and this worker's environment if local)."""
+        env = settings.environment()
+        minio = specs.stack()["airflow"]["minio_conn_id"]
+        conn_id = self.s3_conn_id or env.s3_conn_id or minio
+        if conn_id == minio and self.s3_endpoint is None:
+            return None
+        try:
+            conn = Connection.get(conn_id)  # Airflow masks its password in the task log from here on
+        except AirflowNotFoundException:
+            raise AirflowFailException(f"bad setting: s3_conn_id {conn_id!r} is not an Airflow connection; "
+                                       "define it (type aws) or leave s3_conn_id unset") from None
+        extra = conn.extra_dejson
+        endpoint = extra.get("endpoint_url") if self.s3_endpoint is None else self.s3_endpoint
+        return specs.ObjectStore(endpoint=endpoint or "", region=extra.get("region_name") or env.aws_region,
+                                 access_key=conn.login or "", secret_key=conn.password or "")
+
+    def check_settings(self, backend: str, store: specs.ObjectStore | None = None) -> None:
         """Settings that can never work fail here, before spark-submit, and are not retried (AirflowFailException).
         The model is checked here only where it lives (local backend); on Kubernetes the driver checks it before
-        any executor starts, and its exit code 2 fails the task the same way (see cleanup)."""
+        any executor starts, and its exit code 2 fails the task the same way (see cleanup). Locations are looked
+        up in the job's store."""
         try:
             self.shape()
-            settings.check_stage_args(self.app_args(), model=backend == "local")
+            with settings.environment_overridden(store.env() if store else {}):
+                settings.check_stage_args(self.app_args(), model=backend == "local")
         except ValueError as e:  # SettingsError, and ClusterShape's own errors
             raise AirflowFailException(f"bad setting: {e}") from None
 
     def execute(self, context):
         backend = self.backend or configured_backend()
-        self.check_settings(backend)
-        self.log.info("Spark backend %s, cluster %s", backend, self.shape())
+        store = self.object_store()
+        self.check_settings(backend, store)
+        self.log.info("Spark backend %s, cluster %s, S3 %s", backend, self.shape(), store or "the sandbox's MinIO")
         if backend == "local":
-            return self.execute_local(context)
-        self.prepare_pod(context)
+            return self.execute_local(context, store)
+        self.prepare_pod(context, store)
         return super().execute(context)
 
     def on_kill(self) -> None:
@@ -138,20 +172,20 @@ class SparkClusterOperator(KubernetesPodOperator):
             super().on_kill()
 
     # -- local --------------------------------------------------------------------------------------------------
-    def local_command(self, context) -> list[str]:
+    def local_command(self, context, store: specs.ObjectStore | None = None) -> list[str]:
         shape = self.shape()
         return specs.spark_submit_command(
             self.application or specs.app_file(),
             self.app_args(),
             master=specs.local_master(shape),
-            conf=specs.local_spark_conf(shape, self.spark_conf),
+            conf=specs.local_spark_conf(shape, self.spark_conf, store),
             name=self.app_name(context),
             spark_submit=specs.spark_submit_path(),
         )
 
-    def execute_local(self, context) -> None:
-        cmd = self.local_command(context)
-        env = specs.local_env()  # driver and Python workers run this interpreter; the driver binds to loopback
+    def execute_local(self, context, store: specs.ObjectStore | None = None) -> None:
+        cmd = self.local_command(context, store)
+        env = specs.local_env(store=store)  # this interpreter; the driver binds to loopback; the job's S3
         self.log.info("Running: %s", " ".join(cmd))
         # Own process group: on_kill can take down spark-submit's JVM and every Python worker it started.
         self._proc = subprocess.Popen(
@@ -191,7 +225,7 @@ class SparkClusterOperator(KubernetesPodOperator):
         _killpg_quietly(proc.pid, signal.SIGKILL)  # stragglers (Python workers) that ignored SIGTERM
 
     # -- kubernetes ---------------------------------------------------------------------------------------------
-    def prepare_pod(self, context) -> None:
+    def prepare_pod(self, context, store: specs.ObjectStore | None = None) -> None:
         """Fill the KubernetesPodOperator's pod from the pure spec (called just before it builds the pod)."""
         ti = context["ti"]
         if not self.explicit_image:  # the ref this worker pod was given now, not whatever held at parse time
@@ -206,10 +240,11 @@ class SparkClusterOperator(KubernetesPodOperator):
                                                   getattr(ti, "map_index", None)),
             executor_pod_template_file=template_file,
             extra=self.spark_conf,
+            store=store,
         )
         args = specs.driver_container_args(conf, self.app_args(), app_name=self.app_name(context))
         self.pod_template_dict = specs.driver_pod_spec(
-            args=args, shape=shape, image=self.image, executor_pod_template=self.executor_pod_template,
+            args=args, shape=shape, image=self.image, executor_pod_template=self.executor_pod_template, store=store,
         )
 
     def cleanup(self, pod, remote_pod, *args, **kwargs):

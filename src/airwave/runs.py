@@ -5,22 +5,21 @@ Every DAG run writes under `<runs_base>/runs/<run_id>/` (RUN, a template; the ru
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from airwave.airflow.specs import safe_run_id
-from airwave.settings import CLUSTER_KEYS
+from airwave.cluster.specs import safe_run_id
+from airwave.settings import CLUSTER_KEYS, Environment
 
 RUN = "{{ params.runs_base.rstrip('/') }}/runs/{{ run_id | safe_id }}"
 FILTERS = {"safe_id": safe_run_id}
 
 
-def default_locations(repo: Path) -> tuple[str, str, str]:
+def default_locations(repo: Path, env: Environment) -> tuple[str, str, str]:
     """(input, runs_base, refs): AIRWAVE_INPUT / AIRWAVE_RUNS_BASE / AIRWAVE_REFS (s3a:// on the kind stack), else
     the repo's sample_data/, out/ and sample_data/manifest.json (the embedded demo)."""
-    inp = os.environ.get("AIRWAVE_INPUT", str(repo / "sample_data"))
-    runs_base = os.environ.get("AIRWAVE_RUNS_BASE", str(repo / "out"))
-    refs = os.environ.get("AIRWAVE_REFS", inp.rstrip("/") + "/manifest.json")
+    inp = env.input or str(repo / "sample_data")
+    runs_base = env.runs_base or str(repo / "out")
+    refs = env.refs or inp.rstrip("/") + "/manifest.json"
     return inp, runs_base, refs
 
 

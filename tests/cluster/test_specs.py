@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from airwave.airflow import driver, specs
-from airwave.airflow.specs import ClusterShape
+from airwave.cluster import driver, specs
+from airwave.cluster.specs import ClusterShape
 
 SHAPE = ClusterShape(executors=2, executor_cores=3, executor_memory="4g", driver_memory="2g")
 APP_ARGS = ["stage", "transcribe", "--out", "s3a://runs/runs/manual__x", "--model", "tiny.en"]
@@ -77,7 +77,7 @@ def test_driver_pod_wiring():
     pod = driver_pod()
     c = pod["spec"]["containers"][0]
     assert c["name"] == "base" and "command" not in c  # keep the image entrypoint (tini)
-    assert c["args"][:4] == ["python3", "-m", "airwave.airflow.driver", "spark-submit"]
+    assert c["args"][:4] == ["python3", "-m", "airwave.cluster.driver", "spark-submit"]
     assert specs.APP_PLACEHOLDER in c["args"]
     assert c["args"][-len(APP_ARGS):] == APP_ARGS
     env = {e["name"]: e for e in c["env"]}
@@ -113,16 +113,25 @@ def test_gpu_template_travels_in_env_and_conf_points_at_it():
 
 def test_driver_entrypoint_resolves_app_and_writes_template(tmp_path):
     args = specs.driver_container_args({"spark.executor.instances": "1"}, ["eval", "r"], app_name="a")
-    argv = driver.resolve(args, {})
+    argv = driver.resolve(args)
     assert argv[0].endswith("pyspark/bin/spark-submit") and Path(argv[0]).exists()
     app = argv[argv.index("eval") - 1]
     assert app.endswith("airwave/__main__.py") and Path(app).exists()
     assert specs.APP_PLACEHOLDER not in argv
 
     target = tmp_path / "t" / "tpl.json"
-    assert driver.write_executor_template({}, str(target)) is False and not target.exists()
-    assert driver.write_executor_template({specs.EXECUTOR_TEMPLATE_ENV: json.dumps(GPU_TEMPLATE)}, str(target))
+    assert driver.write_executor_template("", str(target)) is False and not target.exists()
+    assert driver.write_executor_template(json.dumps(GPU_TEMPLATE), str(target))
     assert json.loads(target.read_text()) == GPU_TEMPLATE
+
+
+def test_driver_log_line_masks_credentials():
+    argv = ["spark-submit", "--conf", "spark.executorEnv.AWS_SECRET_ACCESS_KEY=s3cr3t",
+            "--conf", "spark.executorEnv.AWS_ACCESS_KEY_ID=AKIAX", "--conf", "spark.executorEnv.AWS_REGION=eu-west-1",
+            "--conf", "spark.kubernetes.executor.secretKeyRef.AWS_ACCESS_KEY_ID=minio-credentials:AWS_ACCESS_KEY_ID"]
+    shown = " ".join(driver.shown(argv))
+    assert "s3cr3t" not in shown and "AKIAX" not in shown
+    assert "AWS_REGION=eu-west-1" in shown and "=minio-credentials:AWS_ACCESS_KEY_ID" in shown  # a Secret's name
 
 
 def test_pod_name_prefix_is_valid_and_unique_per_try():
@@ -169,3 +178,59 @@ def test_image_and_cpu_request_come_from_the_deployment(monkeypatch):
         monkeypatch.setenv(specs.CPU_REQUEST_ENV, bad)
         with pytest.raises(ValueError, match=specs.CPU_REQUEST_ENV):
             specs.cpu_request_millis()
+
+
+# Real AWS S3: no endpoint (AWS's own, buckets by host name), a region, keys from an Airflow connection.
+AWS = specs.ObjectStore(region="eu-west-1", access_key="AKIAEXAMPLE", secret_key="s3cr3t/value")
+
+
+def test_kubernetes_with_real_s3_has_no_minio_and_hands_over_region_and_keys():
+    s = specs.stack()
+    conf = k8s_conf(store=AWS)
+    assert not any(k.startswith("spark.kubernetes.executor.secretKeyRef.") for k in conf)
+    assert "spark.hadoop.fs.s3a.endpoint" not in conf and "spark.hadoop.fs.s3a.path.style.access" not in conf
+    assert "spark.executorEnv.AWS_ENDPOINT_URL" not in conf
+    assert conf["spark.hadoop.fs.s3a.endpoint.region"] == conf["spark.executorEnv.AWS_REGION"] == "eu-west-1"
+    # Executors take the keys from the driver's env, expanded by Kubernetes: the args never hold them.
+    assert conf["spark.executorEnv.AWS_ACCESS_KEY_ID"] == "$(AWS_ACCESS_KEY_ID)"
+    assert conf["spark.executorEnv.AWS_SECRET_ACCESS_KEY"] == "$(AWS_SECRET_ACCESS_KEY)"
+
+    args = specs.driver_container_args(conf, APP_ARGS, app_name="a")
+    pod = specs.driver_pod_spec(args=args, shape=SHAPE, store=AWS)
+    c = pod["spec"]["containers"][0]
+    env = {e["name"]: e for e in c["env"]}
+    assert "AWS_ENDPOINT_URL" not in env and s["minio"]["cluster_endpoint"] not in json.dumps(pod)
+    assert env["AWS_REGION"]["value"] == "eu-west-1"
+    assert (env["AWS_ACCESS_KEY_ID"]["value"], env["AWS_SECRET_ACCESS_KEY"]["value"]) == ("AKIAEXAMPLE", "s3cr3t/value")
+    assert "s3cr3t" not in " ".join(c["args"])
+    used = set(re.findall(r"\$\((\w+)\)", " ".join(c["args"])))
+    assert used == {"POD_IP", "POD_NAME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} and used <= env.keys()
+
+
+def test_s3_compatible_store_keeps_its_endpoint_path_style():
+    other = specs.ObjectStore(endpoint="https://s3.example.net", region="auto")
+    conf = k8s_conf(store=other)
+    assert conf["spark.hadoop.fs.s3a.endpoint"] == conf["spark.executorEnv.AWS_ENDPOINT_URL"] == "https://s3.example.net"
+    assert conf["spark.hadoop.fs.s3a.path.style.access"] == "true"
+    # No keys: none handed over, Hadoop's default chain (an instance profile, IRSA) instead of the env provider.
+    assert "spark.hadoop.fs.s3a.aws.credentials.provider" not in conf
+    assert not any("AWS_ACCESS_KEY_ID" in k for k in conf)
+    env = {e["name"]: e.get("value") for e in specs.driver_pod_spec(args=[], shape=SHAPE, store=other)["spec"]
+           ["containers"][0]["env"]}
+    assert env["AWS_ENDPOINT_URL"] == "https://s3.example.net" and "AWS_ACCESS_KEY_ID" not in env
+
+
+def test_local_with_real_s3_replaces_the_workers_minio(monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://minio:9000")  # what a kind worker pod has
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "minio-user")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "stale")
+    assert specs.local_spark_conf(SHAPE)["spark.hadoop.fs.s3a.endpoint"] == "http://minio:9000"  # the default
+    conf = specs.local_spark_conf(SHAPE, store=AWS)
+    assert "spark.hadoop.fs.s3a.endpoint" not in conf and "spark.hadoop.fs.s3a.path.style.access" not in conf
+    assert conf["spark.hadoop.fs.s3a.endpoint.region"] == "eu-west-1"
+    assert "s3cr3t" not in json.dumps(conf)  # keys travel in the environment, not in spark-submit's argv
+    env = specs.local_env(store=AWS)
+    assert "AWS_ENDPOINT_URL" not in env and "AWS_SESSION_TOKEN" not in env
+    assert (env["AWS_REGION"], env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == \
+        ("eu-west-1", "AKIAEXAMPLE", "s3cr3t/value")
+    assert specs.local_env()["AWS_ENDPOINT_URL"] == "http://minio:9000"  # no store: the worker's own

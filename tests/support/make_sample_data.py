@@ -6,7 +6,7 @@ The generated audio is committed, so `make demo` and the tests need no TTS tools
 Files that already exist are kept as they are (TTS builds differ between machines, so rebuilding would rewrite the
 committed audio): a rerun writes only the new ones, and manifest.json. `--force` rebuilds every file.
 
-    .venv/bin/python hack/make_sample_data.py sample_data [--force]
+    .venv/bin/python -m tests.support.make_sample_data sample_data [--force]   (from the checkout)
 """
 from __future__ import annotations
 
@@ -133,7 +133,7 @@ GAP_S = 0.6  # pause between turns
 def tts(voice: str | tuple, text: str, rate: int) -> np.ndarray:
     """Speak `text` with a TTS engine and return float32 mono at `rate` Hz.
 
-    `voice`: a VOICES key, or an (engine, name[, speed]) tuple (hack/make_dev_set.py). Engines: flite, espeak-ng and
+    `voice`: a VOICES key, or an (engine, name[, speed]) tuple (make_dev_set.py). Engines: flite, espeak-ng and
     festival (`name` is its voice function, e.g. voice_kal_diphone). `speed` > 1 speaks faster; without it each
     engine speaks at the pace sample_data was made with."""
     engine, name, *speed = VOICES[voice] if isinstance(voice, str) else voice

@@ -13,8 +13,8 @@ pytest.importorskip("airflow.sdk")
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException  # noqa: E402
 
-from airwave.airflow import specs  # noqa: E402
-from airwave.airflow.operator import SparkClusterOperator, configured_backend  # noqa: E402
+from airwave.cluster import specs  # noqa: E402
+from airwave.operators import SparkClusterOperator, configured_backend  # noqa: E402
 from testlib import ROOT  # noqa: E402
 
 BACKEND_ENV = specs.stack()["airflow"]["spark_backend_env"]
@@ -69,6 +69,49 @@ def test_kubernetes_pod_as_built_by_kubernetes_pod_operator():
     assert_subset(op.pod_template_dict, ApiClient().sanitize_for_serialization(pod))
 
 
+REAL_S3 = {"conn_type": "aws", "login": "AKIAEXAMPLE", "password": "s3cr3t/value",
+           "extra": {"region_name": "eu-west-1"}}
+
+
+def test_default_store_is_the_sandbox_minio_and_reads_no_connection(monkeypatch):
+    monkeypatch.delenv("AIRWAVE_S3_CONN_ID", raising=False)
+    op = SparkClusterOperator(task_id="t", application_args=[])
+    assert op.object_store() is None  # no connection `minio` exists here: it was not looked up
+    op = SparkClusterOperator(task_id="t", application_args=[], s3_conn_id=specs.stack()["airflow"]["minio_conn_id"])
+    assert op.object_store() is None
+
+
+def test_s3_connection_gives_region_keys_and_no_endpoint(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_REAL_S3", json.dumps(REAL_S3))
+    store = SparkClusterOperator(task_id="t", application_args=[], s3_conn_id="real_s3").object_store()
+    assert store == specs.ObjectStore("", "eu-west-1", "AKIAEXAMPLE", "s3cr3t/value")
+    assert "s3cr3t" not in repr(store)  # the operator logs the store
+    # The deployment-wide default, and an explicit endpoint (S3-compatible, or "" for AWS's own).
+    monkeypatch.setenv("AIRWAVE_S3_CONN_ID", "real_s3")
+    op = SparkClusterOperator(task_id="t", application_args=[], s3_endpoint="https://s3.example.net")
+    assert op.object_store().endpoint == "https://s3.example.net"
+    with pytest.raises(AirflowFailException, match="nope"):
+        SparkClusterOperator(task_id="t", application_args=[], s3_conn_id="nope").object_store()
+
+
+def test_kubernetes_pod_for_real_s3(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_REAL_S3", json.dumps(REAL_S3))
+    op = SparkClusterOperator(task_id="transcribe", application_args=["stage", "transcribe", "--out", "s3a://b/r"],
+                              s3_conn_id="real_s3")
+    op.prepare_pod(context(), op.object_store())
+    pod = op.build_pod_request_obj(dry_run=True)
+    (c,) = pod.spec.containers
+    env = {e.name: e for e in c.env}
+    assert "AWS_ENDPOINT_URL" not in env and env["AWS_REGION"].value == "eu-west-1"
+    assert env["AWS_SECRET_ACCESS_KEY"].value == "s3cr3t/value" and env["AWS_SECRET_ACCESS_KEY"].value_from is None
+    conf = dict(a.split("=", 1) for a in c.args if a.startswith("spark.") and "=" in a)
+    assert "spark.hadoop.fs.s3a.endpoint" not in conf and "spark.hadoop.fs.s3a.path.style.access" not in conf
+    assert conf["spark.hadoop.fs.s3a.endpoint.region"] == "eu-west-1"
+    assert conf["spark.executorEnv.AWS_SECRET_ACCESS_KEY"] == "$(AWS_SECRET_ACCESS_KEY)"
+    assert not any(k.startswith("spark.kubernetes.executor.secretKeyRef") for k in conf)
+    assert "s3cr3t" not in " ".join(c.args)
+
+
 def assert_subset(want, got, path="pod"):
     if isinstance(want, dict):
         assert isinstance(got, dict), path
@@ -116,6 +159,38 @@ def test_local_backend_runs_real_spark_submit(tmp_path):
     assert got["master"] == "local[2,4]" and got["parallelism"] == 2
     assert got["ui"] == "false" and got["extra"] == "yes" and got["sum"] == 4950
     assert 600 <= got["max_heap_mib"] <= 800  # --conf spark.driver.memory really sized the driver JVM
+
+
+ENV_APP = textwrap.dedent("""
+    import json, os, sys
+    from pyspark.sql import SparkSession
+    conf = SparkSession.builder.getOrCreate().sparkContext.getConf()
+    out = {"env": {k: v for k, v in os.environ.items() if k.startswith("AWS_")},
+           "s3a": {k: v for k, v in conf.getAll() if k.startswith("spark.hadoop.fs.s3a.")}}
+    open(sys.argv[1], "w").write(json.dumps(out))
+""")
+
+
+def test_local_backend_with_real_s3(tmp_path, monkeypatch, caplog, capsys):
+    """spark-submit gets the connection's region and keys, and none of the worker's MinIO settings."""
+    monkeypatch.setenv("AIRFLOW_CONN_REAL_S3", json.dumps(REAL_S3))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://minio:9000")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "minio-user")
+    app = tmp_path / "app.py"
+    app.write_text(ENV_APP)
+    out = tmp_path / "out.json"
+    op = SparkClusterOperator(task_id="t", application=str(app), backend="local", application_args=[str(out)],
+                              s3_conn_id="real_s3")
+    op.execute(context())
+    got = json.loads(out.read_text())
+    assert {k: got["env"].get(k) for k in ("AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                           "AWS_ENDPOINT_URL")} == \
+        {"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "s3cr3t/value",
+         "AWS_ENDPOINT_URL": None}
+    assert got["s3a"]["spark.hadoop.fs.s3a.endpoint.region"] == "eu-west-1"
+    assert not {"spark.hadoop.fs.s3a.endpoint", "spark.hadoop.fs.s3a.path.style.access"} & got["s3a"].keys()
+    logged = caplog.text + "".join(capsys.readouterr())
+    assert "Running: " in logged and "s3cr3t" not in logged
 
 
 def test_local_backend_failure_fails_the_task(tmp_path):
@@ -172,7 +247,7 @@ def test_on_kill_takes_down_the_whole_process_group(tmp_path, monkeypatch):
     pidfile = tmp_path / "pids"
     script = f"sleep 300 & echo $$ $! > {pidfile}; wait"
     op = SparkClusterOperator(task_id="t", backend="local", application_args=[])
-    monkeypatch.setattr(op, "local_command", lambda ctx: ["bash", "-c", script])
+    monkeypatch.setattr(op, "local_command", lambda ctx, store=None: ["bash", "-c", script])
     errors = []
     t = threading.Thread(target=lambda: _run(op, errors))
     t.start()

@@ -4,14 +4,14 @@ import os
 import subprocess
 import sys
 
-from airwave.airflow import specs
+from airwave.cluster import specs
 
 
 def run_driver(app_args):
     argv = specs.spark_submit_command(specs.APP_PLACEHOLDER, app_args, master="local[1]",
                                       conf=specs.local_spark_conf(specs.ClusterShape()), name="driver-test")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK_")}  # driver.py must set them
-    return subprocess.run([sys.executable, "-m", "airwave.airflow.driver", *argv], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "airwave.cluster.driver", *argv], capture_output=True, text=True,
                           timeout=120, env=env)
 
 

@@ -8,10 +8,11 @@ EXTRAS ?= dev,airflow,stack
 DEMO_OUT ?= out/demo
 PIP_VERSION ?= 26.3
 
-.PHONY: help env test-tools demo run-demo test test-fast go-test bench bench-memory bench-dag-sync bench-sweep sample-data clean
+.PHONY: help env test-tools demo run-demo verify test test-fast go-test bench bench-memory bench-dag-sync bench-sweep sample-data clean
 help:
 	@echo "make demo      the ASR pipeline through Airflow (asr_pipeline DAG) on sample_data, no cluster"
 	@echo "make run-demo  the same three Spark stages with 'airwave run' (no Airflow)"
+	@echo "make verify    ruff (lint + format), mypy, shellcheck, manifests against the Kubernetes schemas"
 	@echo "make test      the test suite (real Spark, real model; a few minutes)"
 	@echo "make bench     throughput and WER of airwave vs a plain faster-whisper script, sample_data and dev set"
 	@echo "make bench-memory   peak memory of a Spark Python worker on the multi-minute call"
@@ -45,6 +46,11 @@ test-tools:
 	@hack/tools.sh minio
 	@hack/tools.sh apiserver
 	@hack/tools.sh jars
+
+# Static checks, the same ones pre-commit (.pre-commit-config.yaml) and CI run before the tests.
+verify: env
+	@hack/tools.sh kustomize
+	hack/verify.sh
 
 test: env test-tools go-test
 	$(PY) -m pytest -q -ra $(PYTEST_ARGS)

@@ -7,6 +7,7 @@ On a GPU the batch is larger (--gpu-batch-size): batching is what a GPU is for. 
 
     .venv/bin/python -m bench.gpu [--corpus DIR | --minutes 20] [--gpu-batch-size 32]
 """
+
 import argparse
 import json
 import os
@@ -31,12 +32,31 @@ def main() -> None:
     res = {"channel_audio_s": round(audio_s, 1), "cores": os.cpu_count()}
     for device, extra in (("cpu", []), ("cuda", ["--batch-size", str(a.gpu_batch_size)])):
         out = WORK / f"out-{device}"
-        wall, _ = timed([sys.executable, "-m", "airwave", "run", str(corpus), "--out", str(out), "--refs", str(refs),
-                         "--device", device, *extra])
+        wall, _ = timed(
+            [
+                sys.executable,
+                "-m",
+                "airwave",
+                "run",
+                str(corpus),
+                "--out",
+                str(out),
+                "--refs",
+                str(refs),
+                "--device",
+                device,
+                *extra,
+            ]
+        )
         ev = json.loads((out / "eval" / "report.json").read_text())
         run = json.loads((out / "run.json").read_text())
-        res[device] = {"wall_s": round(wall, 2), "xrt": round(audio_s / wall, 1), "wer": ev["overall"]["wer"],
-                       "ordered_wer": ev["ordered"]["wer"], "stages_s": run["stages_s"]}
+        res[device] = {
+            "wall_s": round(wall, 2),
+            "xrt": round(audio_s / wall, 1),
+            "wer": ev["overall"]["wer"],
+            "ordered_wer": ev["ordered"]["wer"],
+            "stages_s": run["stages_s"],
+        }
     res["speedup"] = round(res["cuda"]["xrt"] / res["cpu"]["xrt"], 2)
     (WORK / "gpu.json").write_text(json.dumps(res, indent=2))
     print(f"{audio_s / 60:.1f} min of channel audio, {res['cores']} cores")

@@ -11,6 +11,7 @@ AIRWAVE_MAX_INPUT_MB, bounds that side; a transcribe task holds a partition's ch
 
     .venv/bin/python -m bench.memory [--call sample_data/call_004_long_billing_dispute.wav] [--long-minutes 30]
 """
+
 import argparse
 import json
 import subprocess
@@ -67,8 +68,12 @@ def measure(call: Path, long_minutes: float) -> dict:
             from airwave.audio import decode
 
             d = decode(path.read_bytes())
-            row = {"file": path.name, "mb": round(path.stat().st_size / 2**20, 1), "minutes": round(d.duration_s / 60, 1),
-                   "channels": len(d.channels)}
+            row = {
+                "file": path.name,
+                "mb": round(path.stat().st_size / 2**20, 1),
+                "minutes": round(d.duration_s / 60, 1),
+                "channels": len(d.channels),
+            }
             for step in ("preprocess", "transcribe") if path == call else ("preprocess",):
                 row[f"{step}_peak_mb"] = round(peak(step, path), 1)
                 row[f"{step}_over_baseline_mb"] = round(row[f"{step}_peak_mb"] - base, 1)

@@ -7,6 +7,7 @@ on stdout (the segments of each channel, in time order).
 
     python bench/plain_whisper.py FOLDER [--model PATH] [--compute-type int8]
 """
+
 import argparse
 import json
 import sys
@@ -34,9 +35,12 @@ def main() -> None:
             stereo = c.streams.audio[0].codec_context.channels == 2
         channels = decode_audio(str(f), split_stereo=True) if stereo else (decode_audio(str(f)),)
         out[f.relative_to(a.folder).as_posix()] = {
-            i: [[s.start, s.end, s.text.strip()]
-                for s in model.transcribe(ch, beam_size=1, vad_filter=True, language="en")[0]]
-            for i, ch in enumerate(channels)}
+            i: [
+                [s.start, s.end, s.text.strip()]
+                for s in model.transcribe(ch, beam_size=1, vad_filter=True, language="en")[0]
+            ]
+            for i, ch in enumerate(channels)
+        }
     json.dump(out, sys.stdout)
 
 

@@ -6,6 +6,7 @@ encoder's cost grows with the frames it is given.
 
     .venv/bin/python -m bench.profile_asr CORPUS [--limit N]
 """
+
 import argparse
 import collections
 import json
@@ -24,6 +25,7 @@ def timed(key, fn):
         finally:
             T[key] += time.perf_counter() - t
             N[key] += 1
+
     return wrapper
 
 
@@ -36,9 +38,11 @@ class Counted:
     def __getattr__(self, name):
         value = getattr(self._model, name)
         if name == "encode":
+
             def encode(features, *a, **kw):
                 N["encoder_windows"] += features.shape[0] * features.shape[-1] / 3000
                 return timed("encode", value)(features, *a, **kw)
+
             return encode
         return timed(name, value) if name in ("generate", "align") else value
 
@@ -79,17 +83,23 @@ def main() -> None:
     model = asr.load_model(cfg)
     model.model = Counted(model.model)
     encode_each = model.encode
-    model.encode = lambda f: (N.update(encoder_windows=(f[None] if f.ndim == 2 else f).shape[0] * f.shape[-1] / 3000),
-                              timed("encode", encode_each)(f))[1]
+    model.encode = lambda f: (
+        N.update(encoder_windows=(f[None] if f.ndim == 2 else f).shape[0] * f.shape[-1] / 3000),
+        timed("encode", encode_each)(f),
+    )[1]
     model.feature_extractor = TimedCall("features", model.feature_extractor)
     asr.transcribe_chunks([c.audio for c in chunks], cfg)
-    report["airwave"] = {**_summary(time.perf_counter() - t0), "chunks": len(chunks),
-                         "speech_s": round(sum(c.speech_s for c in chunks), 1)}
+    report["airwave"] = {
+        **_summary(time.perf_counter() - t0),
+        "chunks": len(chunks),
+        "speech_s": round(sum(c.speech_s for c in chunks), 1),
+    }
     # plain: what bench/plain_whisper.py does per channel
     T.clear(), N.clear()
     t0 = time.perf_counter()
-    plain = WhisperModel(asr.resolve_model(cfg.model)[0], device="cpu", compute_type="int8", cpu_threads=1,
-                         local_files_only=True)
+    plain = WhisperModel(
+        asr.resolve_model(cfg.model)[0], device="cpu", compute_type="int8", cpu_threads=1, local_files_only=True
+    )
     plain.model = Counted(plain.model)
     plain.feature_extractor = TimedCall("features", plain.feature_extractor)
     for d in decoded:
@@ -102,14 +112,21 @@ def main() -> None:
     keys = ["decode", "vad", "features", "encode", "generate", "align", "total_s"]
     print(f"{'':<10}" + "".join(f"{k:>10}" for k in keys) + f"{'windows':>10}{'generate n':>12}")
     for side, r in report.items():
-        print(f"{side:<10}" + "".join(f"{r.get(k, 0):>10.2f}" for k in keys)
-              + f"{r['encoder_windows']:>10.1f}{r['generate_calls']:>12}")
+        print(
+            f"{side:<10}"
+            + "".join(f"{r.get(k, 0):>10.2f}" for k in keys)
+            + f"{r['encoder_windows']:>10.1f}{r['generate_calls']:>12}"
+        )
     print(json.dumps(report))
 
 
 def _summary(total: float) -> dict:
-    return {**{k: round(v, 2) for k, v in T.items()}, "total_s": round(total, 2),
-            "encoder_windows": round(N["encoder_windows"], 1), "generate_calls": N["generate"]}
+    return {
+        **{k: round(v, 2) for k, v in T.items()},
+        "total_s": round(total, 2),
+        "encoder_windows": round(N["encoder_windows"], 1),
+        "generate_calls": N["generate"],
+    }
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ Wall times include process start and model load for both. Results also go to .be
 
     .venv/bin/python -m bench.throughput [--corpus DIR] [--minutes 20] [--repeat 1]
 """
+
 import argparse
 import json
 import math
@@ -85,12 +86,20 @@ def plain_wer(hyp: dict, manifest: dict) -> tuple[dict, dict]:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--corpus", type=Path, help="folder with audio and a reference manifest.json (default: "
-                   "sample_data replicated to --minutes)")
+    p.add_argument(
+        "--corpus",
+        type=Path,
+        help="folder with audio and a reference manifest.json (default: sample_data replicated to --minutes)",
+    )
     p.add_argument("--minutes", type=float, default=20.0, help="channel-audio minutes of replicated sample_data")
     p.add_argument("--repeat", type=int, default=1, help="alternate the two runs this many times; best wall counts")
-    p.add_argument("--encoder-pad-s", type=float, action="append", default=[],
-                   help="also run airwave with `--encoder-pad-s S` (shorter encoder windows); repeatable")
+    p.add_argument(
+        "--encoder-pad-s",
+        type=float,
+        action="append",
+        default=[],
+        help="also run airwave with `--encoder-pad-s S` (shorter encoder windows); repeatable",
+    )
     p.add_argument("--out", type=Path, default=WORK / "results.json")
     a = p.parse_args()
     corpus, refs_path, manifest = open_corpus(a.corpus, a.minutes)
@@ -109,27 +118,50 @@ def main() -> None:
     run = json.loads((out / "run.json").read_text())
     plain_channel, plain_ordered = plain_wer(plain_hyp, manifest)
     res = {
-        "corpus": str(a.corpus or "sample_data x %d" % (len(manifest["calls"]) // len(
-            json.loads((SAMPLE / "manifest.json").read_text())["calls"]))),
-        "cores": os.cpu_count(), "channel_audio_s": round(audio_s, 1), "files": len(manifest["calls"]),
-        "plain": {"wall_s": round(min(plain_walls), 2), "xrt": round(audio_s / min(plain_walls), 2),
-                  "wer": plain_channel["wer"], "ordered_wer": plain_ordered["wer"], "words": plain_channel["words"]},
-        "airwave": {"wall_s": round(min(airwave_walls), 2), "xrt": round(audio_s / min(airwave_walls), 2),
-                    "wer": ev["overall"]["wer"], "ordered_wer": ev["ordered"]["wer"], "words": ev["overall"]["words"],
-                    "stages_s": run["stages_s"], "workers": run["workers"], "cpu_threads": run["cpu_threads"],
-                    "speech_s": run["speech_s"], "chunks": run["chunks"]},
+        "corpus": str(
+            a.corpus
+            or f"sample_data x {len(manifest['calls']) // len(json.loads((SAMPLE / 'manifest.json').read_text())['calls'])}"  # noqa: E501
+        ),
+        "cores": os.cpu_count(),
+        "channel_audio_s": round(audio_s, 1),
+        "files": len(manifest["calls"]),
+        "plain": {
+            "wall_s": round(min(plain_walls), 2),
+            "xrt": round(audio_s / min(plain_walls), 2),
+            "wer": plain_channel["wer"],
+            "ordered_wer": plain_ordered["wer"],
+            "words": plain_channel["words"],
+        },
+        "airwave": {
+            "wall_s": round(min(airwave_walls), 2),
+            "xrt": round(audio_s / min(airwave_walls), 2),
+            "wer": ev["overall"]["wer"],
+            "ordered_wer": ev["ordered"]["wer"],
+            "words": ev["overall"]["words"],
+            "stages_s": run["stages_s"],
+            "workers": run["workers"],
+            "cpu_threads": run["cpu_threads"],
+            "speech_s": run["speech_s"],
+            "chunks": run["chunks"],
+        },
     }
     for pad in a.encoder_pad_s:
         pad_out = WORK / f"out-pad{pad:g}"
         w, _ = timed([*airwave[:6], str(pad_out), *airwave[7:], "--encoder-pad-s", str(pad)])
         pev = json.loads((pad_out / "eval" / "report.json").read_text())
-        res[f"airwave-pad{pad:g}"] = {"wall_s": round(w, 2), "xrt": round(audio_s / w, 2),
-                                      "wer": pev["overall"]["wer"], "ordered_wer": pev["ordered"]["wer"]}
+        res[f"airwave-pad{pad:g}"] = {
+            "wall_s": round(w, 2),
+            "xrt": round(audio_s / w, 2),
+            "wer": pev["overall"]["wer"],
+            "ordered_wer": pev["ordered"]["wer"],
+        }
     res["ratio"] = round(res["airwave"]["xrt"] / res["plain"]["xrt"], 2)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(res, indent=2))
-    print(f"corpus: {res['corpus']}: {res['files']} files, {audio_s / 60:.1f} min of channel audio, "
-          f"{res['airwave']['words']} reference words, {res['cores']} cores")
+    print(
+        f"corpus: {res['corpus']}: {res['files']} files, {audio_s / 60:.1f} min of channel audio, "
+        f"{res['airwave']['words']} reference words, {res['cores']} cores"
+    )
     print(f"{'':<28}{'wall s':>8}{'xRT':>8}{'WER/channel':>13}{'WER in order':>14}")
     rows = [("plain", "plain faster-whisper script"), ("airwave", "airwave run")]
     rows += [(f"airwave-pad{p:g}", f"  --encoder-pad-s {p:g}") for p in a.encoder_pad_s]

@@ -13,6 +13,7 @@ a driver pod plus executor pods on Kubernetes when the Variable `airwave_spark_b
 Everything a run writes is under `<runs_base>/runs/<run_id>/`; a retried task replaces only its own stage's output.
 Transcripts: `<runs_base>/runs/<run_id>/calls/`.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -57,14 +58,16 @@ with DAG(
         "roles": Param(DEFAULT_ROLES, type="string", description="channel -> speaker role"),
         "model": Param("", type="string", description="ASR model name or folder; empty = the CLI default"),
         "beam_size": Param("", type=["string", "integer"], description="empty = the CLI default"),
-        "device": Param("cpu", enum=["cpu", "cuda"], description="cuda: executors need a GPU each (see "
-                        "specs.executor_pod_template)"),
+        "device": Param(
+            "cpu", enum=["cpu", "cuda"], description="cuda: executors need a GPU each (see specs.executor_pod_template)"
+        ),
         "compute_type": Param("", type="string", description="empty = int8 on cpu, float16 on cuda"),
         "preprocess_cluster": cluster_param(1, 2, "2g", "1g"),
         "transcribe_cluster": cluster_param(1, 2, "4g", "2g"),
         "postprocess_cluster": cluster_param(1, 1, "2g", "1g"),
     },
 ) as dag:
+
     @task(doc_md="Every param checked before any Spark cluster starts; a bad one fails at once (not retried).")
     def check_settings(params=None):
         from airflow.sdk.exceptions import AirflowFailException
@@ -80,16 +83,35 @@ with DAG(
     preprocess = SparkClusterOperator(
         task_id="preprocess",
         doc_md="Decode, split channels, resample, VAD; writes `preprocess/{chunks,rejects}`.",
-        application_args=["stage", "preprocess", "--input", "{{ params.input }}", "--out", RUN,
-                          "--roles", "{{ params.roles }}"],
+        application_args=[
+            "stage",
+            "preprocess",
+            "--input",
+            "{{ params.input }}",
+            "--out",
+            RUN,
+            "--roles",
+            "{{ params.roles }}",
+        ],
         **cluster("preprocess"),
     )
     transcribe = SparkClusterOperator(
         task_id="transcribe",
         doc_md="faster-whisper over the chunks, one model per Python worker; writes `transcribe/segments`.",
-        application_args=["stage", "transcribe", "--out", RUN, "--model", "{{ params.model }}",
-                          "--beam-size", "{{ params.beam_size }}", "--device", "{{ params.device }}",
-                          "--compute-type", "{{ params.compute_type }}"],
+        application_args=[
+            "stage",
+            "transcribe",
+            "--out",
+            RUN,
+            "--model",
+            "{{ params.model }}",
+            "--beam-size",
+            "{{ params.beam_size }}",
+            "--device",
+            "{{ params.device }}",
+            "--compute-type",
+            "{{ params.compute_type }}",
+        ],
         **cluster("transcribe"),
     )
     postprocess = SparkClusterOperator(
@@ -109,7 +131,10 @@ with DAG(
         task_id="evaluate",
         doc_md="WER against the references; writes `eval/report.json`. Small cluster: it is plain Python.",
         application_args=["eval", RUN, "--refs", "{{ params.refs }}"],
-        executors=1, executor_cores=1, executor_memory="1g", driver_memory="1g",
+        executors=1,
+        executor_cores=1,
+        executor_memory="1g",
+        driver_memory="1g",
     )
 
     check_settings() >> preprocess >> transcribe >> postprocess >> has_references("{{ params.refs }}") >> evaluate

@@ -5,6 +5,7 @@ Every hour, copies a deterministic sample (`rate`, `seed`) of the calls that arr
 the run's data interval into the evaluation prefix, with a manifest `_samples/<interval>.json`, for downstream
 model evaluation. The same call is always in or out for a given seed and rate, so reruns copy the same files.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -43,8 +44,15 @@ with DAG(
 
         window = f"{data_interval_start:%Y%m%dT%H%M%S}-{data_interval_end:%Y%m%dT%H%M%S}"
         manifest = storage.join(params["dest"], "_samples", f"{window}.json")
-        rec = sampling.sample(params["source"], params["dest"], start=data_interval_start, end=data_interval_end,
-                              rate=float(params["rate"]), seed=params["seed"], manifest_uri=manifest)
+        rec = sampling.sample(
+            params["source"],
+            params["dest"],
+            start=data_interval_start,
+            end=data_interval_end,
+            rate=float(params["rate"]),
+            seed=params["seed"],
+            manifest_uri=manifest,
+        )
         print(f"{len(rec['sampled'])} of {rec['arrived']} new calls sampled into {params['dest']}; manifest {manifest}")
         return {"manifest": manifest, "arrived": rec["arrived"], "sampled": len(rec["sampled"])}
 

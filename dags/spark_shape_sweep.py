@@ -15,6 +15,7 @@ shape, `RUN/sweep.json`, `RUN/sweep.png`) -> **recommended** (the chosen shape, 
 RUN = `<runs_base>/runs/<run_id>/`. The measures and the rule are in `src/airwave/sweep.py`; `airwave sweep` runs
 the same sweep without Airflow.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -22,9 +23,9 @@ from pathlib import Path
 
 from airflow.sdk import DAG, Param, task
 
+from airwave.cluster.specs import stack
 from airwave.operators import SparkClusterOperator
 from airwave.runs import FILTERS, RUN, cluster_fields, default_locations
-from airwave.cluster.specs import stack
 from airwave.settings import environment
 from airwave.sweep import DEFAULT_GRID, WER_TOLERANCE, sample_audio
 
@@ -44,25 +45,35 @@ with DAG(
         "input": Param(INPUT, type="string", description="folder or prefix with call audio (path, file://, s3a://)"),
         "runs_base": Param(RUNS_BASE, type="string", description="results go to <runs_base>/runs/<run_id>/"),
         "refs": Param(REFS, type="string", description="reference manifest.json: WER of every shape (required)"),
-        "sample_files": Param(2, type="integer", minimum=0,
-                              description="the first N input files that have a reference; 0 = all of them"),
-        "grid": Param(DEFAULT_GRID, type="object",
-                      description="lists of executors, executor_cores, cpu_threads, batch_size; every valid "
-                                  "combination (cpu_threads <= executor_cores) is one shape"),
-        "wer_tolerance": Param(WER_TOLERANCE, type="number", minimum=0,
-                               description="shapes within this WER of the best compete on time and cost (0.005 = "
-                                           "half a point)"),
+        "sample_files": Param(
+            2, type="integer", minimum=0, description="the first N input files that have a reference; 0 = all of them"
+        ),
+        "grid": Param(
+            DEFAULT_GRID,
+            type="object",
+            description="lists of executors, executor_cores, cpu_threads, batch_size; every valid "
+            "combination (cpu_threads <= executor_cores) is one shape",
+        ),
+        "wer_tolerance": Param(
+            WER_TOLERANCE,
+            type="number",
+            minimum=0,
+            description="shapes within this WER of the best compete on time and cost (0.005 = half a point)",
+        ),
         "executor_memory": Param("4g", type="string", description="every shape's executor memory"),
         "driver_memory": Param("2g", type="string", description="every shape's driver memory"),
         "model": Param("", type="string", description="ASR model name or folder; empty = the CLI default"),
         "beam_size": Param("", type=["string", "integer"], description="empty = the CLI default"),
         "compute_type": Param("int8", type="string"),
         "preprocess_cluster": Param(
-            {"executors": 1, "executor_cores": 2, "executor_memory": "2g", "driver_memory": "1g"}, type="object",
+            {"executors": 1, "executor_cores": 2, "executor_memory": "2g", "driver_memory": "1g"},
+            type="object",
             description="Spark cluster that preprocesses the sample (local backend: executors x executor_cores "
-                        "threads)"),
+            "threads)",
+        ),
     },
 ) as dag:
+
     @task(doc_md="Every param checked before any Spark cluster starts; a bad one fails at once (not retried).")
     def check_settings(params=None):
         from airflow.sdk.exceptions import AirflowFailException
@@ -72,11 +83,19 @@ with DAG(
 
         try:  # on Kubernetes the model lives in the Spark image: each shape's driver checks it
             shapes = sweep.check(
-                input=params["input"], out=params["runs_base"], refs=params["refs"], sample=params["sample_files"],
-                grid=params["grid"], wer_tolerance=params["wer_tolerance"],
-                executor_memory=params["executor_memory"], driver_memory=params["driver_memory"],
-                model=params["model"], beam_size=params["beam_size"], compute_type=params["compute_type"],
-                check_model=configured_backend() == "local")
+                input=params["input"],
+                out=params["runs_base"],
+                refs=params["refs"],
+                sample=params["sample_files"],
+                grid=params["grid"],
+                wer_tolerance=params["wer_tolerance"],
+                executor_memory=params["executor_memory"],
+                driver_memory=params["driver_memory"],
+                model=params["model"],
+                beam_size=params["beam_size"],
+                compute_type=params["compute_type"],
+                check_model=configured_backend() == "local",
+            )
             settings.check_cluster("preprocess_cluster", params["preprocess_cluster"])
         except settings.SettingsError as e:
             raise AirflowFailException(f"bad setting: {e}") from None
@@ -100,9 +119,14 @@ with DAG(
         from airwave import sweep
 
         return sweep.operator_kwargs(
-            run, sweep.expand(params["grid"]), executor_memory=params["executor_memory"],
-            driver_memory=params["driver_memory"], model=params["model"], beam_size=params["beam_size"],
-            compute_type=params["compute_type"])
+            run,
+            sweep.expand(params["grid"]),
+            executor_memory=params["executor_memory"],
+            driver_memory=params["driver_memory"],
+            model=params["model"],
+            beam_size=params["beam_size"],
+            compute_type=params["compute_type"],
+        )
 
     shape_kwargs = shapes(RUN)
     transcribe_shape = SparkClusterOperator.partial(
@@ -116,10 +140,19 @@ with DAG(
     frontier = SparkClusterOperator(
         task_id="frontier",
         doc_md="WER per shape, the Pareto frontier and the recommended shape: `RUN/sweep.json`, `RUN/sweep.png`. "
-               "A small cluster: it is plain Python (in the Spark image, which has the WER and plot libraries).",
-        application_args=["sweep-report", RUN, "--grid", "{{ params.grid | tojson }}",
-                          "--wer-tolerance", "{{ params.wer_tolerance }}"],
-        executors=1, executor_cores=1, executor_memory="1g", driver_memory="1g",
+        "A small cluster: it is plain Python (in the Spark image, which has the WER and plot libraries).",
+        application_args=[
+            "sweep-report",
+            RUN,
+            "--grid",
+            "{{ params.grid | tojson }}",
+            "--wer-tolerance",
+            "{{ params.wer_tolerance }}",
+        ],
+        executors=1,
+        executor_cores=1,
+        executor_memory="1g",
+        driver_memory="1g",
     )
 
     @task(doc_md="The recommended shape and the frontier, from `RUN/sweep.json`.")
@@ -130,9 +163,18 @@ with DAG(
 
         doc = json.loads(storage.read_bytes(storage.join(run, "sweep.json")))
         best = next(r for r in doc["shapes"] if r["shape"] == doc["recommended"])
-        print(f"recommended shape: {best['shape']} ({best['wall_s']} s, {best['core_s']} core-s, WER "
-              f"{best['wer']:.1%}); frontier: {', '.join(doc['frontier'])}")
+        print(
+            f"recommended shape: {best['shape']} ({best['wall_s']} s, {best['core_s']} core-s, WER "
+            f"{best['wer']:.1%}); frontier: {', '.join(doc['frontier'])}"
+        )
         return {"recommended": best, "frontier": doc["frontier"], "sweep": storage.join(run, "sweep.json")}
 
-    check_settings() >> take_sample(RUN) >> preprocess >> shape_kwargs >> transcribe_shape >> frontier \
+    (
+        check_settings()
+        >> take_sample(RUN)
+        >> preprocess
+        >> shape_kwargs
+        >> transcribe_shape
+        >> frontier
         >> recommended(RUN)
+    )

@@ -2,7 +2,7 @@
 # The Go toolchain our builds pin (the go.mod files say go 1.26.8), for CI machines that lack it. Prints the line to
 # eval:   eval "$(hack/ensure-go.sh)"        -> export PATH=<that toolchain>/bin:$PATH   (nothing when go is fine)
 # `go` on PATH at GO_VERSION or newer is used as it is. Otherwise the go command fetches exactly GO_VERSION through
-# its own default module proxy and checksum database (it verifies the zip against sum.golang.org), and this script
+# its own default module proxy and checksum database (which verify the zip), and this script
 # also checks the module hash pinned below. A machine with no Go at all first gets Debian's golang-go from trixie
 # (bookworm's 1.19 predates toolchain downloads), from the same mirror its bookworm packages come from.
 set -euo pipefail

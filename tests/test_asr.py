@@ -38,10 +38,13 @@ def test_models_dir_resolves_other_models(tmp_path, monkeypatch):
     assert resolve_model("small.en") == (str(d), "small.en")
 
 
-@pytest.mark.parametrize("model_bin, says", [
-    (b"x", "not a CTranslate2"),  # junk where the weights should be
-    (struct.pack("<IH", 6, 16) + b"TransformerSpec\0" + b"\0" * 40, "a TransformerSpec model, not Whisper"),
-])
+@pytest.mark.parametrize(
+    "model_bin, says",
+    [
+        (b"x", "not a CTranslate2"),  # junk where the weights should be
+        (struct.pack("<IH", 6, 16) + b"TransformerSpec\0" + b"\0" * 40, "a TransformerSpec model, not Whisper"),
+    ],
+)
 def test_a_folder_that_is_not_a_whisper_model_is_refused(tmp_path, model_bin, says):
     d = tmp_path / "m"
     d.mkdir()

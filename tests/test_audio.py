@@ -1,3 +1,5 @@
+import wave
+
 import numpy as np
 import pytest
 
@@ -36,6 +38,21 @@ def test_stereo_is_split_into_channels(write_audio):
     assert np.abs(d.channels[1]).max() < 0.01
 
 
+def test_more_than_two_channels_decode_one_array_each(tmp_path):
+    """A 3- or 6-channel recording decodes (it used to raise a TypeError from PyAV, which no reject caught)."""
+    for n in (3, 6):
+        audio = np.stack([tone(300 + 100 * i, 0.5, 8000) * (i + 1) / n for i in range(n)])
+        path = tmp_path / f"multi{n}.wav"
+        with wave.open(str(path), "wb") as w:  # the stdlib writes any channel count, interleaved
+            w.setnchannels(n)
+            w.setsampwidth(2)
+            w.setframerate(8000)
+            w.writeframes((audio.T * 32767).astype("<i2").tobytes())
+        d = decode(path.read_bytes())
+        assert len(d.channels) == n
+        assert all(np.abs(c).max() > 0.05 for c in d.channels)
+
+
 def test_resamples_to_16k_keeping_pitch(write_audio):
     path = write_audio("t.wav", tone(440, 2.0, 8000)[None, :], 8000)
     (ch,) = decode(path.read_bytes()).channels
@@ -44,11 +61,14 @@ def test_resamples_to_16k_keeping_pitch(write_audio):
     assert np.argmax(spectrum) * SAMPLE_RATE / len(ch) == pytest.approx(440, abs=2)
 
 
-@pytest.mark.parametrize("data,reason", [
-    (b"", "empty"),
-    (b"hello, this is a text file\n" * 40, "not_audio"),
-    (bytes(range(256)) * 16, "not_audio"),
-])
+@pytest.mark.parametrize(
+    "data,reason",
+    [
+        (b"", "empty"),
+        (b"hello, this is a text file\n" * 40, "not_audio"),
+        (bytes(range(256)) * 16, "not_audio"),
+    ],
+)
 def test_undecodable_inputs_raise_with_reason(data, reason):
     with pytest.raises(DecodeError) as e:
         decode(data)

@@ -1,4 +1,5 @@
 """Settings from the environment: read in settings.py only, typed, and the README's table lists exactly them."""
+
 import re
 
 import pytest
@@ -37,22 +38,33 @@ def test_readme_settings_table_lists_exactly_the_variables():
 def test_defaults_types_and_empty_values():
     assert Environment.from_environ({}) == Environment()
     assert Environment.from_environ({"AIRWAVE_MODEL": "", "AWS_REGION": " "}) == Environment()  # empty = unset
-    env = Environment.from_environ({
-        "AIRWAVE_MAX_INPUT_MB": "8", "AIRWAVE_SPARK_CORES": "3", "AIRWAVE_K8S_IN_CLUSTER": "False",
-        "AIRWAVE_SPARK_CPU_REQUEST_PER_CORE": "250m", "AIRWAVE_RETENTION_POLICIES": '[{"prefix": "s3a://raw"}]',
-        "AWS_ENDPOINT_URL_S3": "http://minio:9000",
-    })
-    assert (env.max_input_mb, env.spark_cores, env.k8s_in_cluster, env.spark_cpu_request_millis) == \
-        (8.0, 3, False, 250)
+    env = Environment.from_environ(
+        {
+            "AIRWAVE_MAX_INPUT_MB": "8",
+            "AIRWAVE_SPARK_CORES": "3",
+            "AIRWAVE_K8S_IN_CLUSTER": "False",
+            "AIRWAVE_SPARK_CPU_REQUEST_PER_CORE": "250m",
+            "AIRWAVE_RETENTION_POLICIES": '[{"prefix": "s3a://raw"}]',
+            "AWS_ENDPOINT_URL_S3": "http://minio:9000",
+        }
+    )
+    assert (env.max_input_mb, env.spark_cores, env.k8s_in_cluster, env.spark_cpu_request_millis) == (8.0, 3, False, 250)
     assert env.retention_policies == [{"prefix": "s3a://raw"}] and env.s3_endpoint == "http://minio:9000"
     assert Environment.from_environ({"AIRWAVE_SPARK_CPU_REQUEST_PER_CORE": "2"}).spark_cpu_request_millis == 2000
 
 
-@pytest.mark.parametrize("name, value", [
-    ("AIRWAVE_MAX_INPUT_MB", "lots"), ("AIRWAVE_MAX_INPUT_MINUTES", "-1"), ("AIRWAVE_SPARK_CORES", "two"),
-    ("AIRWAVE_K8S_IN_CLUSTER", "maybe"), ("AIRWAVE_SPARK_CPU_REQUEST_PER_CORE", "0"),
-    ("AIRWAVE_RETENTION_POLICIES", "{not json"), ("AIRWAVE_RETENTION_POLICIES", "{}"),
-])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("AIRWAVE_MAX_INPUT_MB", "lots"),
+        ("AIRWAVE_MAX_INPUT_MINUTES", "-1"),
+        ("AIRWAVE_SPARK_CORES", "two"),
+        ("AIRWAVE_K8S_IN_CLUSTER", "maybe"),
+        ("AIRWAVE_SPARK_CPU_REQUEST_PER_CORE", "0"),
+        ("AIRWAVE_RETENTION_POLICIES", "{not json"),
+        ("AIRWAVE_RETENTION_POLICIES", "{}"),
+    ],
+)
 def test_a_bad_value_names_its_variable(name, value):
     with pytest.raises(SettingsError, match=name):
         Environment.from_environ({name: value})

@@ -24,9 +24,17 @@ def test_wer_per_call_and_channel(tmp_path):
     cols = ["call_id", "channel", "role", "chunk_idx", "seg_idx", "start_s", "end_s", "text"]
     pq.write_table(pa.table({c: [r[i] for r in rows] for i, c in enumerate(cols)}), seg_dir / "part-0.parquet")
     refs = tmp_path / "refs.json"
-    refs.write_text(json.dumps({"calls": {
-        "a.wav": {"channels": {"agent": "hello there how are you", "customer": "i am fine thank you"}},
-        "b.wav": {"channels": {"agent": "two words"}}}, "silent": ["s.wav"]}))
+    refs.write_text(
+        json.dumps(
+            {
+                "calls": {
+                    "a.wav": {"channels": {"agent": "hello there how are you", "customer": "i am fine thank you"}},
+                    "b.wav": {"channels": {"agent": "two words"}},
+                },
+                "silent": ["s.wav"],
+            }
+        )
+    )
     with pytest.raises(SystemExit, match="transcribe stage has not finished"):
         evaluate(str(tmp_path / "run"), str(refs))  # segments without the stage's _SUCCESS are never scored
     (tmp_path / "run" / "transcribe" / "_SUCCESS").write_text("")
@@ -54,13 +62,17 @@ def test_ordered_wer_sees_a_call_read_out_of_turn_order(tmp_path):
     ]
     cols = ["call_id", "channel", "role", "chunk_idx", "seg_idx", "start_s", "end_s", "text"]
     pq.write_table(pa.table({c: [r[i] for r in rows] for i, c in enumerate(cols)}), seg_dir / "part-0.parquet")
-    turns = [{"role": "agent", "text": "What is your phone number?"},
-             {"role": "customer", "text": "It is five five five."}, {"role": "agent", "text": "Thank you."}]
-    ref = {"channels": {"agent": "What is your phone number? Thank you.", "customer": "It is five five five."},
-           "turns": turns}
+    turns = [
+        {"role": "agent", "text": "What is your phone number?"},
+        {"role": "customer", "text": "It is five five five."},
+        {"role": "agent", "text": "Thank you."},
+    ]
+    ref = {
+        "channels": {"agent": "What is your phone number? Thank you.", "customer": "It is five five five."},
+        "turns": turns,
+    }
     refs = tmp_path / "refs.json"
-    refs.write_text(json.dumps({"calls": {"in order": ref, "merged": ref,
-                                          "mono": {"channels": {"mixed": "hello"}}}}))
+    refs.write_text(json.dumps({"calls": {"in order": ref, "merged": ref, "mono": {"channels": {"mixed": "hello"}}}}))
     rep = evaluate(str(tmp_path / "run"), str(refs))
     assert rep["per_call"]["in order"]["wer"] == rep["per_call"]["merged"]["wer"] == 0.0
     assert rep["ordered_per_call"]["in order"]["wer"] == 0.0

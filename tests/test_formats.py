@@ -8,13 +8,36 @@ import airwave
 from airwave.formats import to_srt, to_vtt, transcript
 
 SEGS = [
-    {"id": 0, "channel": 0, "role": "agent", "start": 0.5, "end": 3.25, "text": "Hello, how can I help?",
-     "avg_logprob": -0.2, "no_speech_prob": 0.01},
-    {"id": 1, "channel": 1, "role": "customer", "start": 3661.0, "end": 3662.0049, "text": "Tom & <Jerry>",
-     "avg_logprob": -0.5, "no_speech_prob": 0.02},
+    {
+        "id": 0,
+        "channel": 0,
+        "role": "agent",
+        "start": 0.5,
+        "end": 3.25,
+        "text": "Hello, how can I help?",
+        "avg_logprob": -0.2,
+        "no_speech_prob": 0.01,
+    },
+    {
+        "id": 1,
+        "channel": 1,
+        "role": "customer",
+        "start": 3661.0,
+        "end": 3662.0049,
+        "text": "Tom & <Jerry>",
+        "avg_logprob": -0.5,
+        "no_speech_prob": 0.02,
+    },
 ]
-CALL = {"call_id": "sub/a.wav", "source": "file:///in/sub/a.wav", "source_format": "wav/pcm_mulaw",
-        "source_rate": 8000, "source_channels": 2, "duration_s": 3662.5, "sha256": "0" * 64}
+CALL = {
+    "call_id": "sub/a.wav",
+    "source": "file:///in/sub/a.wav",
+    "source_format": "wav/pcm_mulaw",
+    "source_rate": 8000,
+    "source_channels": 2,
+    "duration_s": 3662.5,
+    "sha256": "0" * 64,
+}
 
 
 def test_srt_has_role_prefixes_and_comma_milliseconds():
@@ -40,11 +63,16 @@ def schema():
 
 
 def test_transcript_json_matches_the_published_schema():
-    doc = transcript(CALL, SEGS, [{"type": "PHONE", "channel": 1, "segment": 1, "start": 3661.0, "end": 3662.0}],
-                     "tiny.en")
+    doc = transcript(
+        CALL, SEGS, [{"type": "PHONE", "channel": 1, "segment": 1, "start": 3661.0, "end": 3662.0}], "tiny.en"
+    )
     jsonschema.validate(doc, schema())
     assert doc["schema_version"] == "1.0" and doc["channels"][1] == {
-        "channel": 1, "role": "customer", "segments": [1], "transcript": "Tom & <Jerry>"}
+        "channel": 1,
+        "role": "customer",
+        "segments": [1],
+        "transcript": "Tom & <Jerry>",
+    }
     assert doc["transcript"] == "Agent: Hello, how can I help?\nCustomer: Tom & <Jerry>"
     assert 0 < doc["segments"][0]["confidence"] < 1
 

@@ -1,4 +1,5 @@
 """The run layout, its done-markers, and the stage schemas (no Spark started here)."""
+
 import dataclasses
 
 import pytest
@@ -10,19 +11,36 @@ from airwave.records import CallSummary
 def test_every_path_of_a_run():
     run = "s3a://b/runs/r1"
     assert [layout.chunks(run), layout.calls_table(run), layout.rejects(run)] == [
-        f"{run}/preprocess/chunks", f"{run}/preprocess/calls", f"{run}/preprocess/rejects"]
+        f"{run}/preprocess/chunks",
+        f"{run}/preprocess/calls",
+        f"{run}/preprocess/rejects",
+    ]
     assert [layout.segments(run), layout.transcribe_stats(run)] == [
-        f"{run}/transcribe/segments", f"{run}/transcribe/stats.json"]
+        f"{run}/transcribe/segments",
+        f"{run}/transcribe/stats.json",
+    ]
     assert [layout.transcripts(run), layout.transcript(run, "sub/a", "srt"), layout.summary(run)] == [
-        f"{run}/calls", f"{run}/calls/sub/a.srt", f"{run}/summary"]
+        f"{run}/calls",
+        f"{run}/calls/sub/a.srt",
+        f"{run}/summary",
+    ]
     assert [layout.report(run), layout.eval_report(run), layout.run_json(run)] == [
-        f"{run}/report.json", f"{run}/eval/report.json", f"{run}/run.json"]
+        f"{run}/report.json",
+        f"{run}/eval/report.json",
+        f"{run}/run.json",
+    ]
     assert [layout.marker(run, s) for s in layout.STAGES] == [
-        f"{run}/preprocess/_SUCCESS", f"{run}/transcribe/_SUCCESS", f"{run}/calls/_SUCCESS"]
+        f"{run}/preprocess/_SUCCESS",
+        f"{run}/transcribe/_SUCCESS",
+        f"{run}/calls/_SUCCESS",
+    ]
     # a sweep location; plain joins, so Airflow templates pass through untouched
     tpl = "{{ params.out }}"
     assert [layout.sample_audio(tpl), layout.sample_refs(tpl), layout.shape_run(tpl, "e1c2t1b8")] == [
-        f"{tpl}/sample/audio", f"{tpl}/sample/refs.json", f"{tpl}/shapes/e1c2t1b8"]
+        f"{tpl}/sample/audio",
+        f"{tpl}/sample/refs.json",
+        f"{tpl}/shapes/e1c2t1b8",
+    ]
     assert [layout.sweep_json(run), layout.sweep_png(run)] == [f"{run}/sweep.json", f"{run}/sweep.png"]
 
 

@@ -1,5 +1,6 @@
 """SparkClusterOperator outside a DAG run: backend choice, the real KubernetesPodOperator pod it would create,
 and the local backend running (and killing) real processes."""
+
 import json
 import os
 import textwrap
@@ -38,8 +39,12 @@ def test_kubernetes_pod_as_built_by_kubernetes_pod_operator():
     """Run the provider's own pod builder (dry run: no cluster) over our spec and check the merged result."""
     s = specs.stack()
     op = SparkClusterOperator(
-        task_id="transcribe", application_args=["stage", "transcribe", "--out", "s3a://runs/runs/x", "--model", ""],
-        executors="2", executor_cores="2", executor_memory="3g", driver_memory="1g",
+        task_id="transcribe",
+        application_args=["stage", "transcribe", "--out", "s3a://runs/runs/x", "--model", ""],
+        executors="2",
+        executor_cores="2",
+        executor_memory="3g",
+        driver_memory="1g",
         executor_pod_template=specs.executor_pod_template(node_selector={"gpu": "yes"}),
     )
     assert op.pool == s["airflow"]["spark_pool"]
@@ -60,8 +65,11 @@ def test_kubernetes_pod_as_built_by_kubernetes_pod_operator():
     assert "--model" not in args  # empty param -> CLI default
     assert args[-4:] == ["stage", "transcribe", "--out", "s3a://runs/runs/x"]
     assert "spark.executor.instances=2" in args and "spark.executor.memory=3g" in args
-    assert "spark.kubernetes.executor.podNamePrefix=" + specs.pod_name_prefix(
-        "transcribe", "manual__2026-01-01T00:00:00+00:00", 2) in args
+    assert (
+        "spark.kubernetes.executor.podNamePrefix="
+        + specs.pod_name_prefix("transcribe", "manual__2026-01-01T00:00:00+00:00", 2)
+        in args
+    )
     assert pod.spec.volumes[0].config_map.name == s["spark"]["executor_pod_template_configmap"]
     # Nothing in our manifest was silently dropped by the typed Kubernetes models (a misspelt field would be).
     from kubernetes.client import ApiClient
@@ -69,8 +77,12 @@ def test_kubernetes_pod_as_built_by_kubernetes_pod_operator():
     assert_subset(op.pod_template_dict, ApiClient().sanitize_for_serialization(pod))
 
 
-REAL_S3 = {"conn_type": "aws", "login": "AKIAEXAMPLE", "password": "s3cr3t/value",
-           "extra": {"region_name": "eu-west-1"}}
+REAL_S3 = {
+    "conn_type": "aws",
+    "login": "AKIAEXAMPLE",
+    "password": "s3cr3t/value",
+    "extra": {"region_name": "eu-west-1"},
+}
 
 
 def test_default_store_is_the_sandbox_minio_and_reads_no_connection(monkeypatch):
@@ -96,8 +108,9 @@ def test_s3_connection_gives_region_keys_and_no_endpoint(monkeypatch):
 
 def test_kubernetes_pod_for_real_s3(monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_REAL_S3", json.dumps(REAL_S3))
-    op = SparkClusterOperator(task_id="transcribe", application_args=["stage", "transcribe", "--out", "s3a://b/r"],
-                              s3_conn_id="real_s3")
+    op = SparkClusterOperator(
+        task_id="transcribe", application_args=["stage", "transcribe", "--out", "s3a://b/r"], s3_conn_id="real_s3"
+    )
     op.prepare_pod(context(), op.object_store())
     pod = op.build_pod_request_obj(dry_run=True)
     (c,) = pod.spec.containers
@@ -120,7 +133,7 @@ def assert_subset(want, got, path="pod"):
             assert_subset(v, got[k], f"{path}.{k}")
     elif isinstance(want, list):
         assert isinstance(got, list) and len(got) >= len(want), path
-        for i, (w, g) in enumerate(zip(want, got)):
+        for i, (w, g) in enumerate(zip(want, got, strict=False)):
             assert_subset(w, g, f"{path}[{i}]")
     else:
         assert want == got, f"{path}: {want!r} != {got!r}"
@@ -149,10 +162,16 @@ def test_local_backend_runs_real_spark_submit(tmp_path):
     app = tmp_path / "app.py"
     app.write_text(APP)
     out = tmp_path / "out.json"
-    op = SparkClusterOperator(task_id="t", application=str(app), backend="local",
-                              application_args=["--out", str(out), "--model", ""],
-                              executors=1, executor_cores=2, driver_memory="768m",
-                              spark_conf={"spark.airwave.test": "yes"})
+    op = SparkClusterOperator(
+        task_id="t",
+        application=str(app),
+        backend="local",
+        application_args=["--out", str(out), "--model", ""],
+        executors=1,
+        executor_cores=2,
+        driver_memory="768m",
+        spark_conf={"spark.airwave.test": "yes"},
+    )
     op.execute(context())
     got = json.loads(out.read_text())
     assert got["args"] == ["--out", str(out)]
@@ -179,14 +198,19 @@ def test_local_backend_with_real_s3(tmp_path, monkeypatch, caplog, capsys):
     app = tmp_path / "app.py"
     app.write_text(ENV_APP)
     out = tmp_path / "out.json"
-    op = SparkClusterOperator(task_id="t", application=str(app), backend="local", application_args=[str(out)],
-                              s3_conn_id="real_s3")
+    op = SparkClusterOperator(
+        task_id="t", application=str(app), backend="local", application_args=[str(out)], s3_conn_id="real_s3"
+    )
     op.execute(context())
     got = json.loads(out.read_text())
-    assert {k: got["env"].get(k) for k in ("AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                           "AWS_ENDPOINT_URL")} == \
-        {"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "s3cr3t/value",
-         "AWS_ENDPOINT_URL": None}
+    assert {
+        k: got["env"].get(k) for k in ("AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL")
+    } == {
+        "AWS_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "s3cr3t/value",
+        "AWS_ENDPOINT_URL": None,
+    }
     assert got["s3a"]["spark.hadoop.fs.s3a.endpoint.region"] == "eu-west-1"
     assert not {"spark.hadoop.fs.s3a.endpoint", "spark.hadoop.fs.s3a.path.style.access"} & got["s3a"].keys()
     logged = caplog.text + "".join(capsys.readouterr())
@@ -207,8 +231,19 @@ def test_bad_settings_fail_before_spark_submit_and_are_not_retried(tmp_path):
     app.write_text(f"open({str(tmp_path / 'ran')!r}, 'w').write('yes')\n")
     for args, says in [
         (["stage", "preprocess", "--input", str(tmp_path / "nope"), "--out", str(tmp_path / "o")], "no such folder"),
-        (["stage", "preprocess", "--input", str(ROOT / "sample_data"), "--out", str(tmp_path / "o"),
-          "--roles", "left=agent;right=customer"], "separate mappings"),
+        (
+            [
+                "stage",
+                "preprocess",
+                "--input",
+                str(ROOT / "sample_data"),
+                "--out",
+                str(tmp_path / "o"),
+                "--roles",
+                "left=agent;right=customer",
+            ],
+            "separate mappings",
+        ),
         (["stage", "transcribe", "--out", str(tmp_path / "o"), "--beam-size", "-1"], "beam_size"),
         (["stage", "transcribe", "--out", str(tmp_path / "o"), "--compute-type", "int3"], "compute_type"),
         (["eval", str(tmp_path / "o"), "--refs", str(tmp_path / "missing.json")], "refs"),
@@ -216,8 +251,9 @@ def test_bad_settings_fail_before_spark_submit_and_are_not_retried(tmp_path):
         op = SparkClusterOperator(task_id="t", application=str(app), backend="local", application_args=args)
         with pytest.raises(AirflowFailException, match=says):
             op.execute(context())
-    op = SparkClusterOperator(task_id="t", application=str(app), backend="local", application_args=[],
-                              executor_memory="lots")
+    op = SparkClusterOperator(
+        task_id="t", application=str(app), backend="local", application_args=[], executor_memory="lots"
+    )
     with pytest.raises(AirflowFailException, match="memory"):
         op.execute(context())
     assert not (tmp_path / "ran").exists()  # spark-submit never started

@@ -13,19 +13,24 @@ def test_normalises_spoken_and_written_digits():
     assert toks == ["it", "is", "4", "1", "1", "1", "0", "5", "5"]
 
 
-@pytest.mark.parametrize("texts,expected", [
-    (["My card is 4111 1111 1111 1111."], ["My card is [CREDIT_CARD]."]),
-    (["It is four one one one one one one one one one one one one one one one."], ["It is [CREDIT_CARD]."]),
-    # spoken across two segments (the agent interrupted on the other channel)
-    (["the number is four one one one", "one one one one one one one one one one one one, thanks"],
-     ["the number is [CREDIT_CARD]", "[CREDIT_CARD], thanks"]),
-    (["Call me at 555-234-5678."], ["Call me at [PHONE]."]),
-    (["five five five two three four five six seven eight is my number"], ["[PHONE] is my number"]),
-    (["Send it to john dot smith at example dot com."], ["Send it to [EMAIL]."]),
-    (["mail jane.doe@example.org today"], ["mail [EMAIL] today"]),
-    (["Please send it to John.Smith at example.com."], ["Please send it to [EMAIL]."]),
-    (["my account is one two three four five six"], ["my account is [NUMBER]"]),
-])
+@pytest.mark.parametrize(
+    "texts,expected",
+    [
+        (["My card is 4111 1111 1111 1111."], ["My card is [CREDIT_CARD]."]),
+        (["It is four one one one one one one one one one one one one one one one."], ["It is [CREDIT_CARD]."]),
+        # spoken across two segments (the agent interrupted on the other channel)
+        (
+            ["the number is four one one one", "one one one one one one one one one one one one, thanks"],
+            ["the number is [CREDIT_CARD]", "[CREDIT_CARD], thanks"],
+        ),
+        (["Call me at 555-234-5678."], ["Call me at [PHONE]."]),
+        (["five five five two three four five six seven eight is my number"], ["[PHONE] is my number"]),
+        (["Send it to john dot smith at example dot com."], ["Send it to [EMAIL]."]),
+        (["mail jane.doe@example.org today"], ["mail [EMAIL] today"]),
+        (["Please send it to John.Smith at example.com."], ["Please send it to [EMAIL]."]),
+        (["my account is one two three four five six"], ["my account is [NUMBER]"]),
+    ],
+)
 def test_redacts_pii(texts, expected):
     out, records = redact_segments(texts)
     assert out == expected

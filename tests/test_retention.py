@@ -1,17 +1,18 @@
 """Retention on a temporary store with aged objects."""
+
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from airwave import retention
 
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def put(root, rel, age_days):
@@ -27,10 +28,14 @@ def put(root, rel, age_days):
 def store(tmp_path):
     root = tmp_path / "store"
     files = {
-        "raw/old.wav": 40, "raw/new.wav": 5, "raw/deep/older.mp3": 100, "raw/edge.wav": 29.9,
+        "raw/old.wav": 40,
+        "raw/new.wav": 5,
+        "raw/deep/older.mp3": 100,
+        "raw/edge.wav": 29.9,
         "raw2/old.wav": 400,  # a sibling whose name starts with "raw": outside the policy
         "outside.wav": 400,
-        "runs/r1/preprocess/chunks/part-0.parquet": 20, "runs/r1/preprocess/_SUCCESS": 20,
+        "runs/r1/preprocess/chunks/part-0.parquet": 20,
+        "runs/r1/preprocess/_SUCCESS": 20,
         "runs/r1/calls/a.json": 20,  # a transcript: not an intermediate, must stay
         "runs/r2/transcribe/segments/part-0.parquet": 3,
     }
@@ -50,8 +55,12 @@ def remaining(root):
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
-EXPIRED = {"raw/old.wav", "raw/deep/older.mp3", "runs/r1/preprocess/chunks/part-0.parquet",
-           "runs/r1/preprocess/_SUCCESS"}
+EXPIRED = {
+    "raw/old.wav",
+    "raw/deep/older.mp3",
+    "runs/r1/preprocess/chunks/part-0.parquet",
+    "runs/r1/preprocess/_SUCCESS",
+}
 
 
 def test_dry_run_deletes_nothing_but_reports(store, tmp_path):
@@ -104,6 +113,7 @@ def test_missing_prefix_is_empty_not_an_error(tmp_path):
 
 
 # --- The audit record is written ahead of the deletes, so a crash half-way still says what went. ---
+
 
 class DeleteHook:
     """A real filesystem whose delete_file first calls `before(path)`: to fail, slow down or look at the record."""
@@ -202,8 +212,9 @@ def test_a_kill_9_half_way_leaves_every_deleted_object_in_the_record(tmp_path):
     audit = tmp_path / "audit" / "killed.json"
     src = os.path.dirname(os.path.dirname(retention.__file__))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
-    child = subprocess.Popen([sys.executable, "-c", KILL_CHILD, str(store / "raw"), NOW.isoformat(), str(audit)],
-                             env=env)
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILL_CHILD, str(store / "raw"), NOW.isoformat(), str(audit)], env=env
+    )
     try:
         deadline = time.monotonic() + 8
         while not (audit.exists() and json.loads(audit.read_text())["deleted"]):  # a batch done: kill inside the next

@@ -1,7 +1,8 @@
 """Production sampling: deterministic for a seed, rate respected, only new audio, copies byte-identical."""
+
 import json
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -34,7 +35,7 @@ def test_rate_is_respected_and_monotonic():
         sampling.selected("s", "k", 1.5)
 
 
-START = datetime(2026, 6, 1, 10, tzinfo=timezone.utc)
+START = datetime(2026, 6, 1, 10, tzinfo=UTC)
 END = START + timedelta(hours=1)
 
 
@@ -53,8 +54,9 @@ def test_sample_copies_new_audio_only(tmp_path):
     put(src, "d/old.wav", START - timedelta(seconds=1))  # arrived before the window
     put(src, "d/late.wav", END)  # the window is [start, end)
     put(src, "d/notes.txt", START + timedelta(minutes=1))  # not audio
-    rec = sampling.sample(str(src), str(dst), start=START, end=END, rate=0.2, seed="x",
-                          manifest_uri=str(dst / "_samples" / "w.json"))
+    rec = sampling.sample(
+        str(src), str(dst), start=START, end=END, rate=0.2, seed="x", manifest_uri=str(dst / "_samples" / "w.json")
+    )
     expected = sorted(r for r in inside if sampling.selected("x", r, 0.2))
     assert rec["arrived"] == len(inside)
     assert sorted(s["path"] for s in rec["sampled"]) == expected and 20 < len(expected) < 60

@@ -17,8 +17,9 @@ def test_pack_fills_windows_without_exceeding_30s():
     assert [len(c.regions) for c in chunks] == [3, 3, 3]  # 24 s each; a fourth would make 32 s
     assert all(c.speech_s <= MAX_CHUNK_S for c in chunks)
     # silence between regions is dropped, the speech is kept in order
-    assert np.array_equal(chunks[0].audio, np.concatenate([audio[0:8 * SR], audio[10 * SR:18 * SR],
-                                                           audio[20 * SR:28 * SR]]))
+    assert np.array_equal(
+        chunks[0].audio, np.concatenate([audio[0 : 8 * SR], audio[10 * SR : 18 * SR], audio[20 * SR : 28 * SR]])
+    )
     assert (chunks[1].start_s, chunks[1].end_s) == (30.0, 58.0)
 
 
@@ -30,8 +31,14 @@ def test_pack_splits_a_region_longer_than_the_window():
 
 def test_a_segment_is_cut_into_one_cue_per_region_by_its_words():
     regions = [(2.0, 5.0), (10.0, 12.0)]  # 3 s + 2 s of speech, concatenated in the chunk
-    seg = Segment(start=0.2, end=4.8, text="Hello there. Yes.", avg_logprob=-0.2, no_speech_prob=0.01,
-                  words=(Word(0.2, 0.8, " Hello"), Word(0.9, 1.5, " there."), Word(3.3, 3.9, " Yes.")))
+    seg = Segment(
+        start=0.2,
+        end=4.8,
+        text="Hello there. Yes.",
+        avg_logprob=-0.2,
+        no_speech_prob=0.01,
+        words=(Word(0.2, 0.8, " Hello"), Word(0.9, 1.5, " there."), Word(3.3, 3.9, " Yes.")),
+    )
     cues = split_at_regions(seg, regions)
     assert [(c.start, c.end, c.text) for c in cues] == [(2.2, 3.5, "Hello there."), (10.3, 10.9, "Yes.")]
     assert all(c.avg_logprob == -0.2 and c.no_speech_prob == 0.01 and c.words == () for c in cues)
@@ -40,8 +47,7 @@ def test_a_segment_is_cut_into_one_cue_per_region_by_its_words():
     assert [(c.start, c.end) for c in split_at_regions(seg, regions)] == [(4.5, 5.0), (11.9, 12.0)]
     # without word timings the whole segment goes to the region of its midpoint
     nowords = replace(seg, words=(), start=3.2, end=4.0)
-    assert [(c.start, c.end, c.text) for c in split_at_regions(nowords, regions)] == \
-        [(10.2, 11.0, "Hello there. Yes.")]
+    assert [(c.start, c.end, c.text) for c in split_at_regions(nowords, regions)] == [(10.2, 11.0, "Hello there. Yes.")]
 
 
 def test_turns_join_pauses_of_one_speaker_but_not_across_the_other():

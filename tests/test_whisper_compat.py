@@ -1,6 +1,7 @@
 """faster-whisper internals that airwave.whisper_compat relies on. These fail on purpose when faster-whisper changes:
 a new version may keep every public API and still break (or silently change) the batched decoding we build from its
 internals."""
+
 import dataclasses
 import importlib.metadata
 import inspect
@@ -21,13 +22,15 @@ from airwave.audio import decode
 from airwave.vad import chunk_channel
 from testlib import ROOT, SAMPLE
 
-BUMP = ("faster-whisper changed under airwave.whisper_compat. On a version bump re-check, in "
-        "src/airwave/whisper_compat.py: option_values against BatchedInferencePipeline.transcribe (the options it "
-        "builds), BatchDecoder against BatchedInferencePipeline.forward (its arguments, the chunk metadata, the keys "
-        "of the segments it returns, last_speech_timestamp), the encoder patch against WhisperModel.encode and "
-        "generate_segment_batched, log_mel/pad_frames against how transcribe computes features, speech_timestamps "
-        "against faster_whisper.vad; then set PINNED_VERSION, pyproject.toml and constraints.txt, run the slow "
-        "tests (tests/jobs, tests/test_asr.py) and compare WER (make run-demo / make bench) with the old version.")
+BUMP = (
+    "faster-whisper changed under airwave.whisper_compat. On a version bump re-check, in "
+    "src/airwave/whisper_compat.py: option_values against BatchedInferencePipeline.transcribe (the options it "
+    "builds), BatchDecoder against BatchedInferencePipeline.forward (its arguments, the chunk metadata, the keys "
+    "of the segments it returns, last_speech_timestamp), the encoder patch against WhisperModel.encode and "
+    "generate_segment_batched, log_mel/pad_frames against how transcribe computes features, speech_timestamps "
+    "against faster_whisper.vad; then set PINNED_VERSION, pyproject.toml and constraints.txt, run the slow "
+    "tests (tests/jobs, tests/test_asr.py) and compare WER (make run-demo / make bench) with the old version."
+)
 
 
 def params(fn) -> list[str]:
@@ -40,7 +43,8 @@ def test_installed_version_is_the_pinned_one():
     installed = importlib.metadata.version("faster-whisper")
     assert installed == pin == whisper_compat.PINNED_VERSION, (
         f"installed {installed}, pyproject.toml pins {pin}, whisper_compat was checked against "
-        f"{whisper_compat.PINNED_VERSION}. {BUMP}")
+        f"{whisper_compat.PINNED_VERSION}. {BUMP}"
+    )
 
 
 def test_transcription_options_are_every_field_we_fill():
@@ -50,21 +54,37 @@ def test_transcription_options_are_every_field_we_fill():
 
 
 # Options we set ourselves; BatchedInferencePipeline.transcribe sets these from its arguments or hard-codes them.
-OUR_CHOICES = {"beam_size", "suppress_tokens", "temperatures", "without_timestamps", "word_timestamps",
-               "clip_timestamps", "condition_on_previous_text", "prompt_reset_on_temperature",
-               "hallucination_silence_threshold", "max_initial_timestamp"}
+OUR_CHOICES = {
+    "beam_size",
+    "suppress_tokens",
+    "temperatures",
+    "without_timestamps",
+    "word_timestamps",
+    "clip_timestamps",
+    "condition_on_previous_text",
+    "prompt_reset_on_temperature",
+    "hallucination_silence_threshold",
+    "max_initial_timestamp",
+}
 
 
 def test_the_other_options_are_batched_transcribes_defaults():
     defaults = {k: p.default for k, p in inspect.signature(fw.BatchedInferencePipeline.transcribe).parameters.items()}
     ours = whisper_compat.option_values(1, ())
-    differ = {k: (v, defaults.get(k, "<no such argument>")) for k, v in ours.items()
-              if k not in OUR_CHOICES and defaults.get(k, object()) != v}
+    differ = {
+        k: (v, defaults.get(k, "<no such argument>"))
+        for k, v in ours.items()
+        if k not in OUR_CHOICES and defaults.get(k, object()) != v
+    }
     assert not differ, f"(ours, BatchedInferencePipeline.transcribe's default) differ: {differ}. {BUMP}"
     # what transcribe hard-codes, as we copy it (its source: these are not arguments)
     src = inspect.getsource(fw.BatchedInferencePipeline.transcribe)
-    for hard in ("condition_on_previous_text=False", "prompt_reset_on_temperature=0.5",
-                 "hallucination_silence_threshold=None", "max_initial_timestamp=0.0"):
+    for hard in (
+        "condition_on_previous_text=False",
+        "prompt_reset_on_temperature=0.5",
+        "hallucination_silence_threshold=None",
+        "max_initial_timestamp=0.0",
+    ):
         assert hard in src, f"BatchedInferencePipeline.transcribe no longer sets {hard}. {BUMP}"
 
 
@@ -80,16 +100,29 @@ def test_the_internals_we_call_have_the_signatures_we_use():
         get_speech_timestamps: ["audio", "vad_options", "sampling_rate", "kwargs"],
     }
     for fn, names in expected.items():
-        assert params(fn) == names, \
+        assert params(fn) == names, (
             f"{fn.__qualname__}{inspect.signature(fn)}, we call it as ({', '.join(names)}). {BUMP}"
+        )
     vad = {f.name for f in dataclasses.fields(VadOptions)}
     assert {"max_speech_duration_s", "min_silence_duration_ms", "speech_pad_ms"} <= vad, f"VadOptions: {vad}. {BUMP}"
     sequential = set(params(WhisperModel.transcribe))
-    assert {"language", "beam_size", "temperature", "vad_filter", "condition_on_previous_text",
-            "word_timestamps"} <= sequential, f"WhisperModel.transcribe{inspect.signature(WhisperModel.transcribe)}. " \
-                                              f"{BUMP}"
-    assert {f.name for f in dataclasses.fields(fw.Segment)} >= {"start", "end", "text", "avg_logprob",
-                                                                 "no_speech_prob", "compression_ratio", "words"}, BUMP
+    assert {
+        "language",
+        "beam_size",
+        "temperature",
+        "vad_filter",
+        "condition_on_previous_text",
+        "word_timestamps",
+    } <= sequential, f"WhisperModel.transcribe{inspect.signature(WhisperModel.transcribe)}. {BUMP}"
+    assert {f.name for f in dataclasses.fields(fw.Segment)} >= {
+        "start",
+        "end",
+        "text",
+        "avg_logprob",
+        "no_speech_prob",
+        "compression_ratio",
+        "words",
+    }, BUMP
     assert {f.name for f in dataclasses.fields(fw.Word)} >= {"start", "end", "word"}, BUMP
 
 
@@ -101,7 +134,8 @@ def test_the_pipeline_uses_the_hooks_we_set():
     batched = inspect.getsource(fw.BatchedInferencePipeline.generate_segment_batched)
     assert "self.model.encode(features)" in batched, BUMP
     assert "self.model.feature_extractor(chunk)[..., :-1]" in inspect.getsource(
-        fw.BatchedInferencePipeline.transcribe), BUMP
+        fw.BatchedInferencePipeline.transcribe
+    ), BUMP
 
 
 @pytest.fixture(scope="module")
@@ -128,11 +162,17 @@ def test_forward_returns_the_segment_keys_we_read(model):
     clip = chunk_channel(d.channels[0])[0].audio
     dec = whisper_compat.BatchDecoder(model, beam_size=1)
     feats = np.stack([whisper_compat.pad_frames(whisper_compat.log_mel(model, clip), 3000)])
-    out = dec.pipe.forward(feats, dec.tokenizer, [{"offset": 0.0, "duration": len(clip) / 16000, "segments": []}],
-                           dataclasses.replace(dec.options, max_new_tokens=100))
+    out = dec.pipe.forward(
+        feats,
+        dec.tokenizer,
+        [{"offset": 0.0, "duration": len(clip) / 16000, "segments": []}],
+        dataclasses.replace(dec.options, max_new_tokens=100),
+    )
     assert len(out) == 1 and out[0], BUMP
     for s in out[0]:
-        assert {"start", "end", "text", "avg_logprob", "no_speech_prob", "compression_ratio", "words"} <= set(s), \
-            (set(s), BUMP)
+        assert {"start", "end", "text", "avg_logprob", "no_speech_prob", "compression_ratio", "words"} <= set(s), (
+            set(s),
+            BUMP,
+        )
         for w in s["words"]:
             assert {"start", "end", "word"} <= set(w), (set(w), BUMP)

@@ -1,4 +1,5 @@
 """Shared test helpers (import as `testlib`; `conftest` is ambiguous when several conftest.py files exist)."""
+
 from pathlib import Path
 
 import numpy as np

@@ -1,4 +1,5 @@
 """`python -m airwave`, and the application file spark-submit runs: spark-submit <this file> stage ..."""
+
 import sys
 
 from airwave.cli import main

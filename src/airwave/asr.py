@@ -1,4 +1,5 @@
 """faster-whisper: offline model resolution, one cached model per process, batched transcription of chunks."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -57,8 +58,10 @@ def resolve_model(spec: str | None = None, models_dir: str | None = None) -> tup
             check_model_folder(str(path))
             model_id = spec if spec == DEFAULT_MODEL or "/" not in spec else path.name
             return str(path), model_id
-    raise SettingsError(f"model {spec!r} not found: pass a CTranslate2 Whisper folder or put one under "
-                        f"$AIRWAVE_MODELS_DIR/{spec}; airwave never downloads models at run time")
+    raise SettingsError(
+        f"model {spec!r} not found: pass a CTranslate2 Whisper folder or put one under "
+        f"$AIRWAVE_MODELS_DIR/{spec}; airwave never downloads models at run time"
+    )
 
 
 def load_model(cfg: AsrConfig):
@@ -68,8 +71,13 @@ def load_model(cfg: AsrConfig):
     if key not in _MODELS:
         # On CPU the encoder is faster one 30 s window at a time than batched (tiny.en int8, 1 thread:
         # 0.52 vs 0.62 s a window; ~18% off the whole stage); the decoder still gets the whole batch.
-        _MODELS[key] = whisper.load_model(path, device=cfg.device, compute_type=cfg.compute_type,
-                                          cpu_threads=cfg.cpu_threads, encode_per_window=cfg.device == "cpu")
+        _MODELS[key] = whisper.load_model(
+            path,
+            device=cfg.device,
+            compute_type=cfg.compute_type,
+            cpu_threads=cfg.cpu_threads,
+            encode_per_window=cfg.device == "cpu",
+        )
         LOADS["count"] += 1
     return _MODELS[key]
 
@@ -104,14 +112,14 @@ def transcribe_chunks(audios: list[np.ndarray], cfg: AsrConfig) -> list[list[Seg
         jobs = sorted(pending, key=lambda j: (-(len(audios[j[0]]) / SR - j[1]), j[0]))
         pending = []
         for b in range(0, len(jobs), cfg.batch_size):
-            batch = jobs[b:b + cfg.batch_size]
-            clips = [audios[i][int(off * SR):] for i, off in batch]
+            batch = jobs[b : b + cfg.batch_size]
+            clips = [audios[i][int(off * SR) :] for i, off in batch]
             mels = [whisper.log_mel(model, a) for a in clips]
             frames = encoder_frames(max(m.shape[-1] for m in mels), cfg.encoder_pad_s)
             feats = np.stack([whisper.pad_frames(m, frames) for m in mels])
             cap = min(MAX_NEW_TOKENS, int(TOKENS_PER_S * max(len(a) for a in clips) / SR) + 16)
             out = decoder.decode(feats, [len(a) / SR for a in clips], cap)
-            for (i, off), clip, segs in zip(batch, clips, out):
+            for (i, off), clip, segs in zip(batch, clips, out, strict=False):
                 if any(s.compression_ratio > whisper.COMPRESSION_RATIO_THRESHOLD for s in segs):
                     segs = _with_fallback(model, clip, cfg)
                 segs = [s for s in segs if s.text.strip()]

@@ -1,4 +1,5 @@
 """Decode any audio container into 16 kHz float32 channels (PyAV/FFmpeg). Pure: no Spark."""
+
 from __future__ import annotations
 
 import hashlib
@@ -56,12 +57,16 @@ def decode(data: bytes, rate: int = SAMPLE_RATE, max_s: float | None = None) -> 
             raise DecodeError("bad_header", "audio stream declares no channels")
         fmt = f"{container.format.name.split(',')[0]}/{stream.codec_context.name}"
         # Planar float keeps channels apart; one resampler per file (PyAV frees it with the container).
-        layout = "stereo" if n_ch == 2 else ("mono" if n_ch == 1 else av.AudioLayout(n_ch).name)
+        # More than two channels: FFmpeg's unordered "N channels" layout (PyAV 16's AudioLayout takes no int).
+        layout = "stereo" if n_ch == 2 else ("mono" if n_ch == 1 else f"{n_ch} channels")
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
         declared = float(container.duration) / av.time_base if container.duration else None
         if max_s and declared and declared > max_s:
-            raise DecodeError("too_long", f"{fmt}: {declared / 60:.1f} min is over the {max_s / 60:g}-minute limit "
-                                          "(--max-input-minutes / AIRWAVE_MAX_INPUT_MINUTES)")
+            raise DecodeError(
+                "too_long",
+                f"{fmt}: {declared / 60:.1f} min is over the {max_s / 60:g}-minute limit "
+                "(--max-input-minutes / AIRWAVE_MAX_INPUT_MINUTES)",
+            )
         parts: list[np.ndarray] = []
         n = 0
         try:
@@ -70,20 +75,26 @@ def decode(data: bytes, rate: int = SAMPLE_RATE, max_s: float | None = None) -> 
                     parts.append(f.to_ndarray())
                     n += parts[-1].shape[1]
                 if max_s and n > max_s * rate:
-                    raise DecodeError("too_long", f"{fmt}: over the {max_s / 60:g}-minute limit "
-                                                  "(--max-input-minutes / AIRWAVE_MAX_INPUT_MINUTES); decoding stopped")
+                    raise DecodeError(
+                        "too_long",
+                        f"{fmt}: over the {max_s / 60:g}-minute limit "
+                        "(--max-input-minutes / AIRWAVE_MAX_INPUT_MINUTES); decoding stopped",
+                    )
             parts.extend(f.to_ndarray() for f in resampler.resample(None))
         except av.error.FFmpegError as e:
-            raise DecodeError("corrupt", f"decoding failed after {sum(p.shape[1] for p in parts) / rate:.2f}s: "
-                                         f"{e.strerror or e}") from None
+            raise DecodeError(
+                "corrupt", f"decoding failed after {sum(p.shape[1] for p in parts) / rate:.2f}s: {e.strerror or e}"
+            ) from None
         src_rate = stream.codec_context.sample_rate
     if not parts:
         raise DecodeError("no_samples", f"{fmt}: no audio samples could be decoded")
     pcm = np.concatenate(parts, axis=1).astype(np.float32, copy=False)
     duration = pcm.shape[1] / rate
     if declared and fmt.split("/")[0] in _EXACT_LENGTH_FORMATS and duration < 0.95 * declared - 0.05:
-        raise DecodeError("truncated", f"{fmt}: header declares {declared:.2f}s but only {duration:.2f}s "
-                                       "of audio is present (file cut off)")
+        raise DecodeError(
+            "truncated",
+            f"{fmt}: header declares {declared:.2f}s but only {duration:.2f}s of audio is present (file cut off)",
+        )
     return Decoded([np.ascontiguousarray(pcm[c]) for c in range(pcm.shape[0])], fmt, src_rate, n_ch, duration, sha)
 
 

@@ -2,6 +2,7 @@
 
 `airwave stage ...` is what spark-submit (and so Airflow) calls: spark-submit <path of airwave/__main__.py> stage ...
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,35 +17,60 @@ from .settings import DEFAULT_EXCLUDE, DEFAULT_ROLES, SettingsError
 
 def _asr_args(p: argparse.ArgumentParser) -> None:
     d = AsrConfig()
-    p.add_argument("--model", default=settings.environment().model or d.model,
-                   help="model name (tiny.en ships with the package; others under $AIRWAVE_MODELS_DIR) or a folder")
+    p.add_argument(
+        "--model",
+        default=settings.environment().model or d.model,
+        help="model name (tiny.en ships with the package; others under $AIRWAVE_MODELS_DIR) or a folder",
+    )
     p.add_argument("--beam-size", type=int, default=d.beam_size)
-    p.add_argument("--device", default=d.device, choices=settings.DEVICES,
-                   help="where the model runs (cuda: an NVIDIA GPU, float16 by default)")
+    p.add_argument(
+        "--device",
+        default=d.device,
+        choices=settings.DEVICES,
+        help="where the model runs (cuda: an NVIDIA GPU, float16 by default)",
+    )
     p.add_argument("--compute-type", help="CTranslate2 compute type (default: int8 on cpu, float16 on cuda)")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="chunks per encoder/decoder call")
     p.add_argument("--cpu-threads", type=int, default=0, help="threads per model (default: spark.task.cpus)")
-    p.add_argument("--encoder-pad-s", type=float, default=d.encoder_pad_s,
-                   help="0: 30 s encoder windows (default); > 0: pad each batch only to its longest clip plus this "
-                        "many seconds (faster on short clips, less accurate: see README)")
+    p.add_argument(
+        "--encoder-pad-s",
+        type=float,
+        default=d.encoder_pad_s,
+        help="0: 30 s encoder windows (default); > 0: pad each batch only to its longest clip plus this "
+        "many seconds (faster on short clips, less accurate: see README)",
+    )
 
 
 def _limit_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--max-input-mb", type=float, help=f"larger files are rejected as too_large (default: "
-                   f"${settings.MAX_INPUT_ENV} or {settings.MAX_INPUT_MB})")
-    p.add_argument("--max-input-minutes", type=float, help=f"longer recordings are rejected as too_long (default: "
-                   f"${settings.MAX_MINUTES_ENV} or {settings.MAX_INPUT_MINUTES})")
+    p.add_argument(
+        "--max-input-mb",
+        type=float,
+        help=f"larger files are rejected as too_large (default: ${settings.MAX_INPUT_ENV} or {settings.MAX_INPUT_MB})",
+    )
+    p.add_argument(
+        "--max-input-minutes",
+        type=float,
+        help=f"longer recordings are rejected as too_long (default: "
+        f"${settings.MAX_MINUTES_ENV} or {settings.MAX_INPUT_MINUTES})",
+    )
 
 
 def _asr_config(a) -> AsrConfig:
-    return AsrConfig(model=a.model, beam_size=a.beam_size, batch_size=a.batch_size, cpu_threads=a.cpu_threads,
-                     device=a.device, compute_type=a.compute_type or settings.default_compute_type(a.device),
-                     encoder_pad_s=a.encoder_pad_s)
+    return AsrConfig(
+        model=a.model,
+        beam_size=a.beam_size,
+        batch_size=a.batch_size,
+        cpu_threads=a.cpu_threads,
+        device=a.device,
+        compute_type=a.compute_type or settings.default_compute_type(a.device),
+        encoder_pad_s=a.encoder_pad_s,
+    )
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="airwave", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="airwave", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="all three stages on INPUT, results under --out")
     r.add_argument("input", help="folder or prefix with audio (local path, file://, s3://)")
@@ -64,8 +90,11 @@ def parser() -> argparse.ArgumentParser:
     _limit_args(pre)
     tr = ss.add_parser("transcribe")
     tr.add_argument("--out", required=True)
-    tr.add_argument("--chunks-from", help="read the preprocessed chunks of this run instead of OUT's own (a shape "
-                    "sweep preprocesses its sample once)")
+    tr.add_argument(
+        "--chunks-from",
+        help="read the preprocessed chunks of this run instead of OUT's own (a shape "
+        "sweep preprocesses its sample once)",
+    )
     _asr_args(tr)
     post = ss.add_parser("postprocess")
     post.add_argument("--out", required=True)
@@ -80,17 +109,31 @@ def _sweep_args(sub) -> None:
     from .sweep import DEFAULT_GRID, WER_TOLERANCE
 
     grid = json.dumps(DEFAULT_GRID, separators=(",", ":"))
-    sw = sub.add_parser("sweep", help="the transcribe stage on a sample under a grid of Spark cluster shapes: "
-                        "wall time, core-seconds, memory and WER per shape, the Pareto frontier, a recommendation")
+    sw = sub.add_parser(
+        "sweep",
+        help="the transcribe stage on a sample under a grid of Spark cluster shapes: "
+        "wall time, core-seconds, memory and WER per shape, the Pareto frontier, a recommendation",
+    )
     sw.add_argument("input", help="folder or prefix with audio; the sample is taken from its files with a reference")
     sw.add_argument("--out", required=True, help="sweep location: OUT/sweep.json, OUT/sweep.png, OUT/shapes/<id>/")
     sw.add_argument("--refs", required=True, help="reference manifest.json (WER per shape)")
-    sw.add_argument("--grid", default=grid, help="JSON lists of executors, executor_cores, cpu_threads, "
-                    "batch_size (default: %(default)s)")
-    sw.add_argument("--sample", type=int, default=2, help="the first N input files that have a reference; 0 = all "
-                    "(default: %(default)s)")
-    sw.add_argument("--wer-tolerance", type=float, default=WER_TOLERANCE,
-                    help="shapes within this much of the best WER compete on time and cost (default: %(default)s)")
+    sw.add_argument(
+        "--grid",
+        default=grid,
+        help="JSON lists of executors, executor_cores, cpu_threads, batch_size (default: %(default)s)",
+    )
+    sw.add_argument(
+        "--sample",
+        type=int,
+        default=2,
+        help="the first N input files that have a reference; 0 = all (default: %(default)s)",
+    )
+    sw.add_argument(
+        "--wer-tolerance",
+        type=float,
+        default=WER_TOLERANCE,
+        help="shapes within this much of the best WER compete on time and cost (default: %(default)s)",
+    )
     sw.add_argument("--executor-memory", default="4g")
     sw.add_argument("--driver-memory", default="2g")
     d = AsrConfig()
@@ -129,8 +172,9 @@ def check(a) -> None:
     if a.cmd == "run" or a.stage == "transcribe":
         from .asr import resolve_model
 
-        settings.check_asr(a.beam_size, a.compute_type, a.batch_size,
-                           a.cpu_threads, device=a.device, encoder_pad_s=a.encoder_pad_s)
+        settings.check_asr(
+            a.beam_size, a.compute_type, a.batch_size, a.cpu_threads, device=a.device, encoder_pad_s=a.encoder_pad_s
+        )
         resolve_model(a.model)
 
 
@@ -158,8 +202,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if a.cmd == "stage":
             if a.stage == "preprocess":
-                stats = preprocess.run(session, a.input, a.out, roles=a.roles, exclude=a.exclude,
-                                       max_input_mb=a.max_input_mb, max_input_minutes=a.max_input_minutes)
+                stats = preprocess.run(
+                    session,
+                    a.input,
+                    a.out,
+                    roles=a.roles,
+                    exclude=a.exclude,
+                    max_input_mb=a.max_input_mb,
+                    max_input_minutes=a.max_input_minutes,
+                )
             elif a.stage == "transcribe":
                 stats = transcribe.run(session, a.out, _asr_config(a), chunks_from=a.chunks_from)
             else:
@@ -187,23 +238,52 @@ def _run_all(session, a) -> int:
         print(f"[{i}/3] {name} done in {timings[name]:.1f}s", flush=True)
         return out
 
-    pre = step(1, "preprocess", lambda: preprocess.run(session, a.input, a.out, roles=a.roles, exclude=a.exclude,
-                                                       max_input_mb=a.max_input_mb, max_input_minutes=a.max_input_minutes))
+    pre = step(
+        1,
+        "preprocess",
+        lambda: preprocess.run(
+            session,
+            a.input,
+            a.out,
+            roles=a.roles,
+            exclude=a.exclude,
+            max_input_mb=a.max_input_mb,
+            max_input_minutes=a.max_input_minutes,
+        ),
+    )
     tr = step(2, "transcribe", lambda: transcribe.run(session, a.out, _asr_config(a)))
     rep = step(3, "postprocess", lambda: postprocess.run(session, a.out))
     wall = time.time() - t0
     audio = pre["channel_audio_s"]
-    run = {"input": a.input, "out": storage.normalize(a.out), "wall_s": round(wall, 2), "stages_s": timings,
-           "calls": rep["calls"], "rejected": rep["rejected"], "audio_s": pre["audio_s"], "channel_audio_s": audio,
-           "speech_s": pre["speech_s"], "chunks": tr["chunks"], "workers": tr["workers"],
-           "cpu_threads": tr["cpu_threads"], "model": tr["model"], "xrealtime": round(audio / wall, 2)}
+    run = {
+        "input": a.input,
+        "out": storage.normalize(a.out),
+        "wall_s": round(wall, 2),
+        "stages_s": timings,
+        "calls": rep["calls"],
+        "rejected": rep["rejected"],
+        "audio_s": pre["audio_s"],
+        "channel_audio_s": audio,
+        "speech_s": pre["speech_s"],
+        "chunks": tr["chunks"],
+        "workers": tr["workers"],
+        "cpu_threads": tr["cpu_threads"],
+        "model": tr["model"],
+        "xrealtime": round(audio / wall, 2),
+    }
     storage.write_text(storage.join(a.out, "run.json"), json.dumps(run, indent=2) + "\n")
-    rows = [("calls transcribed", rep["calls"]), ("  of which no speech", rep["no_speech"]),
-            ("rejected inputs", rep["rejected"]), ("excluded files (--exclude)", pre["excluded"]),
-            ("audio minutes", f"{pre['audio_s'] / 60:.2f}"),
-            ("channel-audio minutes", f"{audio / 60:.2f}"), ("wall time", f"{wall:.1f}s"),
-            ("x-realtime (channel audio / wall)", f"{audio / wall:.1f}x"), ("model", tr["model"]),
-            ("workers x threads", f"{tr['workers']} x {tr['cpu_threads']}")]
+    rows = [
+        ("calls transcribed", rep["calls"]),
+        ("  of which no speech", rep["no_speech"]),
+        ("rejected inputs", rep["rejected"]),
+        ("excluded files (--exclude)", pre["excluded"]),
+        ("audio minutes", f"{pre['audio_s'] / 60:.2f}"),
+        ("channel-audio minutes", f"{audio / 60:.2f}"),
+        ("wall time", f"{wall:.1f}s"),
+        ("x-realtime (channel audio / wall)", f"{audio / wall:.1f}x"),
+        ("model", tr["model"]),
+        ("workers x threads", f"{tr['workers']} x {tr['cpu_threads']}"),
+    ]
     print("\n" + "\n".join(f"  {k:<36}{v}" for k, v in rows))
     for r in rep["rejects"]:
         print(f"  rejected: {r['call_id']}: {r['reason']} ({r['detail']})")

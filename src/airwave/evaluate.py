@@ -1,4 +1,5 @@
 """WER of a run against reference transcripts: Whisper's English normaliser + jiwer, per channel and in turn order."""
+
 from __future__ import annotations
 
 import json
@@ -51,13 +52,18 @@ def ordered_reference(ref: dict) -> str | None:
 
 
 def _score(refs: list[str], hyps: list[str]) -> dict:
-    pairs = [(r, h) for r, h in zip(refs, hyps) if r]
+    pairs = [(r, h) for r, h in zip(refs, hyps, strict=False) if r]
     if not pairs:
         return {"wer": None, "words": 0}
     o = jiwer.process_words([r for r, _ in pairs], [h for _, h in pairs])
     words = o.hits + o.substitutions + o.deletions
-    return {"wer": round(o.wer, 4), "words": words, "substitutions": o.substitutions, "deletions": o.deletions,
-            "insertions": o.insertions}
+    return {
+        "wer": round(o.wer, 4),
+        "words": words,
+        "substitutions": o.substitutions,
+        "deletions": o.deletions,
+        "insertions": o.insertions,
+    }
 
 
 def evaluate(run_uri: str, refs_uri: str) -> dict:
@@ -86,8 +92,16 @@ def evaluate(run_uri: str, refs_uri: str) -> dict:
     silent = {c: c not in ordered_hyps for c in refs.get("silent", [])}
     # "overall" scores each channel on its own; "ordered" scores each call read in start-time order across
     # channels against the turns in order, which is what a reader of the transcript sees.
-    report = {"schema": "airwave.eval-report", "schema_version": "1.1", "normaliser": "whisper EnglishTextNormalizer",
-              "overall": _score(all_r, all_h), "ordered": _score(ord_r, ord_h), "per_call": per_call,
-              "ordered_per_call": ordered, "per_channel": per_channel, "silent_calls_empty": silent}
+    report = {
+        "schema": "airwave.eval-report",
+        "schema_version": "1.1",
+        "normaliser": "whisper EnglishTextNormalizer",
+        "overall": _score(all_r, all_h),
+        "ordered": _score(ord_r, ord_h),
+        "per_call": per_call,
+        "ordered_per_call": ordered,
+        "per_channel": per_channel,
+        "silent_calls_empty": silent,
+    }
     storage.write_text(layout.eval_report(run_uri), json.dumps(report, indent=2) + "\n")
     return report

@@ -1,8 +1,10 @@
 """Per-call transcript outputs: versioned JSON (schema in transcript.schema.json), SRT and WebVTT. Pure."""
+
 from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 SCHEMA_ID = "airwave.transcript"
 SCHEMA_VERSION = "1.0"
@@ -20,17 +22,21 @@ def label(role: str) -> str:
     return role.replace("_", " ").title()
 
 
-def to_srt(segments: list[dict]) -> str:
+def to_srt(segments: list[dict[str, Any]]) -> str:
     """SRT has no speaker markup: each cue is prefixed with the role ("Agent: ...")."""
-    cues = [f"{i}\n{_ts(s['start'], ',')} --> {_ts(s['end'], ',')}\n{label(s['role'])}: {s['text']}\n"
-            for i, s in enumerate(segments, 1)]
+    cues = [
+        f"{i}\n{_ts(s['start'], ',')} --> {_ts(s['end'], ',')}\n{label(s['role'])}: {s['text']}\n"
+        for i, s in enumerate(segments, 1)
+    ]
     return "\n".join(cues)
 
 
-def to_vtt(segments: list[dict]) -> str:
+def to_vtt(segments: list[dict[str, Any]]) -> str:
     """WebVTT with voice spans (<v Agent>); overlapping cues from two channels are legal in VTT."""
-    cues = [f"{i}\n{_ts(s['start'], '.')} --> {_ts(s['end'], '.')}\n<v {label(s['role'])}>{_escape(s['text'])}\n"
-            for i, s in enumerate(segments, 1)]
+    cues = [
+        f"{i}\n{_ts(s['start'], '.')} --> {_ts(s['end'], '.')}\n<v {label(s['role'])}>{_escape(s['text'])}\n"
+        for i, s in enumerate(segments, 1)
+    ]
     return "WEBVTT\n\n" + "\n".join(cues)
 
 
@@ -38,13 +44,15 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def transcript(call: dict, segments: list[dict], redactions: list[dict], model_id: str) -> dict:
+def transcript(
+    call: dict[str, Any], segments: list[dict[str, Any]], redactions: list[dict[str, Any]], model_id: str
+) -> dict[str, Any]:
     """The JSON document of one call. `segments` are in time order, already redacted.
 
     Field names follow AWS Transcribe / Deepgram where they have one: channels[], segments[] with start/end in float
     seconds, confidence in [0, 1] (exp of Whisper's average token log-probability).
     """
-    channels = {}
+    channels: dict[int, dict[str, Any]] = {}
     for s in segments:
         ch = channels.setdefault(s["channel"], {"channel": s["channel"], "role": s["role"], "segments": []})
         ch["segments"].append(s["id"])
@@ -59,15 +67,23 @@ def transcript(call: dict, segments: list[dict], redactions: list[dict], model_i
         "model": model_id,
         "transcript": "\n".join(f"{label(s['role'])}: {s['text']}" for s in segments),
         "channels": [channels[k] for k in sorted(channels)],
-        "segments": [{
-            "id": s["id"], "channel": s["channel"], "role": s["role"], "start": round(s["start"], 3),
-            "end": round(s["end"], 3), "text": s["text"],
-            "confidence": round(math.exp(min(0.0, s["avg_logprob"])), 4),
-            "avg_logprob": round(s["avg_logprob"], 4), "no_speech_prob": round(s["no_speech_prob"], 4),
-        } for s in segments],
+        "segments": [
+            {
+                "id": s["id"],
+                "channel": s["channel"],
+                "role": s["role"],
+                "start": round(s["start"], 3),
+                "end": round(s["end"], 3),
+                "text": s["text"],
+                "confidence": round(math.exp(min(0.0, s["avg_logprob"])), 4),
+                "avg_logprob": round(s["avg_logprob"], 4),
+                "no_speech_prob": round(s["no_speech_prob"], 4),
+            }
+            for s in segments
+        ],
         "redactions": redactions,
     }
 
 
-def dumps(doc: dict) -> str:
+def dumps(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

@@ -20,6 +20,7 @@ killed half-way, or a rerun killed half-way, never leaves outputs that look comp
 
 Path builders are plain joins (no normalisation), so they also build Airflow templates ("{{ ... }}/shapes/x").
 """
+
 from __future__ import annotations
 
 from . import storage
@@ -117,7 +118,7 @@ def marker(run: str, stage: str) -> str:
 def unpublish(run: str, stage: str) -> None:
     """Withdraw `stage`'s marker, every later stage's, and the reports: call before replacing its output."""
     base = storage.normalize(run)
-    for later in STAGES[STAGES.index(stage):]:
+    for later in STAGES[STAGES.index(stage) :]:
         storage.remove_tree(marker(base, later))
     for report_of in REPORTS:
         storage.remove_tree(report_of(base))
@@ -134,5 +135,7 @@ def published(run: str, stage: str) -> bool:
 def require(run: str, stage: str) -> None:
     """Refuse to read a stage's output that its stage did not finish (SystemExit: a clear message, exit 1)."""
     if not published(run, stage):
-        raise SystemExit(f"{storage.normalize(run)}: the {stage} stage has not finished (no "
-                         f"{STAGE_DIRS[stage]}/{MARKER}): run it first; its partial output is never read")
+        raise SystemExit(
+            f"{storage.normalize(run)}: the {stage} stage has not finished (no "
+            f"{STAGE_DIRS[stage]}/{MARKER}): run it first; its partial output is never read"
+        )

@@ -10,13 +10,15 @@ runs, not when the DAG is parsed):
 S3 (`s3_conn_id`): by default the sandbox's MinIO, as specs.stack() and the worker's environment describe it; any
 other Airflow connection of type aws (e.g. real AWS S3) gives the job its endpoint, region and keys instead.
 """
+
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
 import threading
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.sdk import Connection, Variable
@@ -98,9 +100,7 @@ class SparkClusterOperator(KubernetesPodOperator):
         kwargs.setdefault("get_logs", True)
         kwargs.setdefault("on_finish_action", "delete_pod")
         kwargs.setdefault("startup_timeout_seconds", 300)  # first image pull on kind can be slow
-        super().__init__(
-            image=image or specs.spark_image(stack), pool=pool or stack["airflow"]["spark_pool"], **kwargs
-        )
+        super().__init__(image=image or specs.spark_image(stack), pool=pool or stack["airflow"]["spark_pool"], **kwargs)
         self.explicit_image = image
         self.application_args = application_args
         self.executors = executors
@@ -117,8 +117,7 @@ class SparkClusterOperator(KubernetesPodOperator):
 
     # -- shared -------------------------------------------------------------------------------------------------
     def shape(self) -> specs.ClusterShape:
-        return specs.ClusterShape.coerce(self.executors, self.executor_cores, self.executor_memory,
-                                         self.driver_memory)
+        return specs.ClusterShape.coerce(self.executors, self.executor_cores, self.executor_memory, self.driver_memory)
 
     def app_args(self) -> list[str]:
         return specs.drop_empty_options(list(self.application_args))
@@ -136,12 +135,18 @@ class SparkClusterOperator(KubernetesPodOperator):
         try:
             conn = Connection.get(conn_id)  # Airflow masks its password in the task log from here on
         except AirflowNotFoundException:
-            raise AirflowFailException(f"bad setting: s3_conn_id {conn_id!r} is not an Airflow connection; "
-                                       "define it (type aws) or leave s3_conn_id unset") from None
+            raise AirflowFailException(
+                f"bad setting: s3_conn_id {conn_id!r} is not an Airflow connection; "
+                "define it (type aws) or leave s3_conn_id unset"
+            ) from None
         extra = conn.extra_dejson
         endpoint = extra.get("endpoint_url") if self.s3_endpoint is None else self.s3_endpoint
-        return specs.ObjectStore(endpoint=endpoint or "", region=extra.get("region_name") or env.aws_region,
-                                 access_key=conn.login or "", secret_key=conn.password or "")
+        return specs.ObjectStore(
+            endpoint=endpoint or "",
+            region=extra.get("region_name") or env.aws_region,
+            access_key=conn.login or "",
+            secret_key=conn.password or "",
+        )
 
     def check_settings(self, backend: str, store: specs.ObjectStore | None = None) -> None:
         """Settings that can never work fail here, before spark-submit, and are not retried (AirflowFailException).
@@ -189,7 +194,12 @@ class SparkClusterOperator(KubernetesPodOperator):
         self.log.info("Running: %s", " ".join(cmd))
         # Own process group: on_kill can take down spark-submit's JVM and every Python worker it started.
         self._proc = subprocess.Popen(
-            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+            cmd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
             start_new_session=True,
         )
         try:
@@ -236,15 +246,20 @@ class SparkClusterOperator(KubernetesPodOperator):
             app_name=self.app_name(context),
             shape=shape,
             image=self.image,
-            pod_name_prefix=specs.pod_name_prefix(self.task_id, context["run_id"], ti.try_number,
-                                                  getattr(ti, "map_index", None)),
+            pod_name_prefix=specs.pod_name_prefix(
+                self.task_id, context["run_id"], ti.try_number, getattr(ti, "map_index", None)
+            ),
             executor_pod_template_file=template_file,
             extra=self.spark_conf,
             store=store,
         )
         args = specs.driver_container_args(conf, self.app_args(), app_name=self.app_name(context))
         self.pod_template_dict = specs.driver_pod_spec(
-            args=args, shape=shape, image=self.image, executor_pod_template=self.executor_pod_template, store=store,
+            args=args,
+            shape=shape,
+            image=self.image,
+            executor_pod_template=self.executor_pod_template,
+            store=store,
         )
 
     def cleanup(self, pod, remote_pod, *args, **kwargs):
@@ -253,8 +268,9 @@ class SparkClusterOperator(KubernetesPodOperator):
             return super().cleanup(pod, remote_pod, *args, **kwargs)
         except AirflowException as e:
             if _exit_code(remote_pod, self.base_container_name) == settings.SETTINGS_ERROR_EXIT:
-                raise AirflowFailException(f"the driver exited with {settings.SETTINGS_ERROR_EXIT}: a bad setting "
-                                           f"(see the log above)\n{e}") from None
+                raise AirflowFailException(
+                    f"the driver exited with {settings.SETTINGS_ERROR_EXIT}: a bad setting (see the log above)\n{e}"
+                ) from None
             raise
 
 

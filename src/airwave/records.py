@@ -1,5 +1,6 @@
 """Typed records passed between modules (asr -> vad -> transcribe, postprocess -> the summary table). Rows of Spark
 and pandas are converted at those edges; inside, code reads attributes, not dict keys."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -15,6 +16,7 @@ class Word(NamedTuple):
 @dataclass(frozen=True)
 class Segment:
     """A decoded segment (asr: in chunk time) or a cue cut from one (vad.split_at_regions: in call time)."""
+
     start: float
     end: float
     text: str
@@ -25,13 +27,18 @@ class Segment:
 
     def shifted(self, offset: float) -> Segment:
         """The same segment `offset` seconds later (its words too)."""
-        return replace(self, start=offset + self.start, end=offset + self.end,
-                       words=tuple(Word(offset + w.start, offset + w.end, w.text) for w in self.words))
+        return replace(
+            self,
+            start=offset + self.start,
+            end=offset + self.end,
+            words=tuple(Word(offset + w.start, offset + w.end, w.text) for w in self.words),
+        )
 
 
 @dataclass(frozen=True)
 class CallSummary:
     """One call's row of RUN/summary (schemas.SUMMARY, same fields in the same order)."""
+
     call_id: str
     name: str
     status: str  # 'transcribed' | 'no_speech'

@@ -5,12 +5,27 @@ segments is still found. Normalising turns "four one one one" / "4-1-1-1" / "411
 "john dot smith at example dot com" into an address; hits are mapped back to whole words of the original segments,
 which are replaced by a tag like [CREDIT_CARD]. Segment timings are kept.
 """
+
 from __future__ import annotations
 
 import re
+from typing import Any
 
-DIGIT_WORDS = {"zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4", "for": None,
-               "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+DIGIT_WORDS: dict[str, str | None] = {
+    "zero": "0",
+    "oh": "0",
+    "o": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "for": None,
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+}
 TLDS = {"com", "org", "net", "edu", "gov", "io", "co", "uk", "us", "de", "info", "biz"}
 EMAIL_RE = re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$")
 DOMAIN_RE = re.compile(r"^[\w-]+(\.[\w-]+)*\.(" + "|".join(sorted(TLDS)) + r")$")
@@ -34,11 +49,12 @@ def normalise(words: list[str]) -> list[tuple[str, int]]:
 
     Digits become one token per digit ("4111" -> 4,1,1,1; "555-234" -> 5,5,5,2,3,4; "seven" -> 7).
     """
-    out = []
+    out: list[tuple[str, int]] = []
     for wi, w in enumerate(words):
         core = _word_core(w)
-        if DIGIT_WORDS.get(core):
-            out.append((DIGIT_WORDS[core], wi))
+        digit = DIGIT_WORDS.get(core)
+        if digit:
+            out.append((digit, wi))
         elif re.fullmatch(r"[\d\-().,]*\d[\d\-().,]*", core):
             out.extend((d, wi) for d in re.sub(r"\D", "", core))
         elif core:
@@ -84,25 +100,26 @@ def detect(words: list[str]) -> list[tuple[str, set[int]]]:
         spoken = k + 1 < e < len(toks) and toks[e][0] in TLDS  # "example dot com"
         written = e == k + 1 < len(toks) and DOMAIN_RE.match(toks[e][0])  # "example.com" (ASR often writes it)
         if (spoken or written) and toks[s][0].replace(".", "").isalnum():
-            hits.append(("EMAIL", {wi for _, wi in toks[s:e + 1]}))
+            hits.append(("EMAIL", {wi for _, wi in toks[s : e + 1]}))
     return hits
 
 
-def redact_segments(texts: list[str]) -> tuple[list[str], list[dict]]:
+def redact_segments(texts: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
     """Redact a channel's segment texts (in time order). Returns new texts and [{type, segment}] records."""
-    words, owner = [], []
+    words: list[str] = []
+    owner: list[int] = []
     for si, text in enumerate(texts):
         for w in text.split():
             words.append(w)
             owner.append(si)
     tagged: dict[int, str] = {}
-    records = []
+    records: list[dict[str, Any]] = []
     for kind, idx in detect(words):
         for wi in idx:
             tagged.setdefault(wi, kind)
         for si in sorted({owner[wi] for wi in idx}):
             records.append({"type": kind, "segment": si})
-    out = [[] for _ in texts]
+    out: list[list[str]] = [[] for _ in texts]
     for wi, w in enumerate(words):
         si = owner[wi]
         if wi in tagged:

@@ -9,13 +9,14 @@ Safety rules, because this deletes data:
   what is gone ("deleted") and the batch in flight ("deleting"), so even after a kill -9 half-way the objects gone are
   within deleted + deleting. It ends "complete", or "failed" with the error; a dry run writes one "dry_run" record.
 """
+
 from __future__ import annotations
 
 import fnmatch
 import json
 import posixpath
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from pyarrow import fs as pafs
 
@@ -32,7 +33,7 @@ class Policy:
     include: tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod
-    def parse(cls, d: dict) -> "Policy":
+    def parse(cls, d: dict) -> Policy:
         keep = float(d["keep_days"])
         if keep < 0:
             raise ValueError(f"keep_days must be >= 0: {d}")
@@ -65,7 +66,7 @@ def list_objects(prefix: str) -> list[Obj]:
     for info in fs.get_file_info(pafs.FileSelector(path, recursive=True)):
         if info.type != pafs.FileType.File:
             continue
-        mtime = info.mtime if info.mtime.tzinfo else info.mtime.replace(tzinfo=timezone.utc)
+        mtime = info.mtime if info.mtime.tzinfo else info.mtime.replace(tzinfo=UTC)
         out.append(Obj(scheme + info.path, info.size, mtime))
     return sorted(out, key=lambda o: o.uri)
 
@@ -76,7 +77,7 @@ def _inside(uri: str, prefix: str) -> str | None:
     u = storage.normalize(uri)
     if not u.startswith(base) or len(u) == len(base):
         return None
-    rel = u[len(base):]
+    rel = u[len(base) :]
     if ".." in rel.split("/"):
         return None
     return rel
@@ -106,13 +107,26 @@ def _save(record: dict, audit_uri: str | None) -> None:
         storage.write_text(audit_uri, json.dumps(record, indent=2) + "\n")
 
 
-def apply(policies: list[dict], *, now: datetime | None = None, dry_run: bool = True,
-          audit_uri: str | None = None, run_id: str = "") -> dict:
+def apply(
+    policies: list[dict],
+    *,
+    now: datetime | None = None,
+    dry_run: bool = True,
+    audit_uri: str | None = None,
+    run_id: str = "",
+) -> dict:
     """Enforce every policy; returns (and writes to `audit_uri`, if given) the audit record."""
-    now = now or datetime.now(timezone.utc)
-    record: dict = {"run_id": run_id, "dry_run": dry_run, "now": now.isoformat(),
-                    "status": "dry_run" if dry_run else "in_progress", "policies": [], "planned": [],
-                    "deleting": [], "deleted": []}
+    now = now or datetime.now(UTC)
+    record: dict = {
+        "run_id": run_id,
+        "dry_run": dry_run,
+        "now": now.isoformat(),
+        "status": "dry_run" if dry_run else "in_progress",
+        "policies": [],
+        "planned": [],
+        "deleting": [],
+        "deleted": [],
+    }
     todo: list[tuple[pafs.FileSystem, str, dict]] = []  # (filesystem, path, planned entry), in deletion order
     seen: set[str] = set()
     current: dict | None = None  # the object whose delete is under way
@@ -131,15 +145,22 @@ def apply(policies: list[dict], *, now: datetime | None = None, dry_run: bool = 
                 seen.add(o.uri)
                 entry = {"uri": o.uri, "size": o.size, "mtime": o.mtime.isoformat(), "prefix": pol.prefix}
                 record["planned"].append(entry)
-                todo.append((fs, o.uri[len(scheme):], entry))  # list_objects made uri = scheme + path
-            record["policies"].append({"prefix": pol.prefix, "keep_days": pol.keep_days,
-                                       "include": list(pol.include), "objects": len(objs), "expired": len(doomed)})
+                todo.append((fs, o.uri[len(scheme) :], entry))  # list_objects made uri = scheme + path
+            record["policies"].append(
+                {
+                    "prefix": pol.prefix,
+                    "keep_days": pol.keep_days,
+                    "include": list(pol.include),
+                    "objects": len(objs),
+                    "expired": len(doomed),
+                }
+            )
         if dry_run:
             record["deleted"] = list(record["planned"])
             _save(record, audit_uri)
             return record
         for i in range(0, len(todo), BATCH):
-            batch = todo[i:i + BATCH]
+            batch = todo[i : i + BATCH]
             record["deleting"] = [entry for _, _, entry in batch]
             _save(record, audit_uri)  # before the batch: a kill -9 inside it leaves it named as in flight
             for fs, path, entry in batch:

@@ -3,6 +3,7 @@
 Every DAG run writes under `<runs_base>/runs/<run_id>/` (RUN, a template; the run id made path-safe by the
 `safe_id` filter, which a DAG using RUN registers with `user_defined_filters=FILTERS`).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

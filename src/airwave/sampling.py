@@ -4,6 +4,7 @@
 call is always in or always out at a given rate, whatever the order or batch it arrives in, and raising the rate
 only adds calls. "Newly arrived" = modified inside the run's data interval [start, end).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,8 +40,17 @@ def arrivals(source: str, start: datetime, end: datetime) -> list[tuple[str, ret
     return out
 
 
-def sample(source: str, dest: str, *, start: datetime, end: datetime, rate: float, seed: str,
-           dry_run: bool = False, manifest_uri: str | None = None) -> dict:
+def sample(
+    source: str,
+    dest: str,
+    *,
+    start: datetime,
+    end: datetime,
+    rate: float,
+    seed: str,
+    dry_run: bool = False,
+    manifest_uri: str | None = None,
+) -> dict:
     """Copy the selected arrivals to dest/<same relative path>; returns (and writes) a manifest of the sample.
 
     Re-running the same interval copies the same files again (overwrites): idempotent.
@@ -54,10 +64,18 @@ def sample(source: str, dest: str, *, start: datetime, end: datetime, rate: floa
             target = storage.join(dest, rel)
             dst_path = storage.filesystem(target)[1]
             dst_fs.create_dir(dst_path.rsplit("/", 1)[0], recursive=True)
-            pafs.copy_files(storage.filesystem(o.uri)[1], dst_path, source_filesystem=src_fs, destination_filesystem=dst_fs)
+            pafs.copy_files(
+                storage.filesystem(o.uri)[1], dst_path, source_filesystem=src_fs, destination_filesystem=dst_fs
+            )
     record = {
-        "source": source, "dest": dest, "start": start.isoformat(), "end": end.isoformat(), "rate": rate,
-        "seed": seed, "dry_run": dry_run, "arrived": len(found),
+        "source": source,
+        "dest": dest,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "rate": rate,
+        "seed": seed,
+        "dry_run": dry_run,
+        "arrived": len(found),
         "sampled": [{"path": rel, "size": o.size, "source_uri": o.uri} for rel, o in picked],
     }
     if manifest_uri:

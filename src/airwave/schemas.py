@@ -6,6 +6,7 @@
 
 Column order is the order of the Parquet files; layout.py says where each table lives.
 """
+
 from __future__ import annotations
 
 INPUT_FILES = "path string, size long, reason string, detail string"

@@ -8,6 +8,7 @@ Pure (stdlib + airwave.storage): the Airflow worker, the CLI and the Spark drive
 It is also the one place that reads the process environment: every `AIRWAVE_*` / `AWS_*` variable airwave reads is
 a field of `Environment` (README, "Settings", lists the same ones; a test holds both to that).
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -18,6 +19,7 @@ import struct
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
+from typing import Any, cast
 
 from . import storage
 
@@ -35,8 +37,18 @@ DEFAULT_EXCLUDE = "*.json,*.md,*.txt,.*,_*"
 MAX_INPUT_MB, MAX_INPUT_ENV = 64, "AIRWAVE_MAX_INPUT_MB"
 MAX_INPUT_MINUTES, MAX_MINUTES_ENV = 30, "AIRWAVE_MAX_INPUT_MINUTES"
 # CTranslate2's compute types (https://opennmt.net/CTranslate2/quantization.html).
-COMPUTE_TYPES = ("default", "auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16", "float16",
-                 "bfloat16", "float32")
+COMPUTE_TYPES = (
+    "default",
+    "auto",
+    "int8",
+    "int8_float32",
+    "int8_float16",
+    "int8_bfloat16",
+    "int16",
+    "float16",
+    "bfloat16",
+    "float32",
+)
 CLUSTER_KEYS = ("executors", "executor_cores", "executor_memory", "driver_memory")
 MIN_MEMORY_MB = 512  # below this Spark itself refuses to start an executor (it reserves 300 MiB)
 REFERENCES_SCHEMA = "airwave.references/v1"
@@ -50,6 +62,7 @@ class SettingsError(ValueError):
 # -- the process environment -----------------------------------------------------------------------------------
 # Read here and only here; the modules take the values as arguments (or call environment() where they run: a
 # Spark worker, a DAG file). An empty variable counts as unset.
+
 
 def _positive_number(raw: str) -> float:
     v = float(raw)
@@ -77,14 +90,14 @@ def _millicores(raw: str) -> int:
     return int(m.group(1)) * (1 if m.group(2) else 1000)
 
 
-def _json_list(raw: str) -> list:
+def _json_list(raw: str) -> list[Any]:
     doc = json.loads(raw)  # JSONDecodeError is a ValueError
     if not isinstance(doc, list):
         raise ValueError("must be a JSON list")
     return doc
 
 
-def _var(name: str, default, doc: str, parse: Callable[[str], object] = str):
+def _var(name: str, default: Any, doc: str, parse: Callable[[str], object] = str) -> Any:
     return field(default=default, metadata={"env": name, "doc": doc, "parse": parse})
 
 
@@ -95,32 +108,59 @@ class Environment:
     model: str = _var("AIRWAVE_MODEL", "", "default `--model`: a name or a folder; empty: tiny.en")
     models_dir: str = _var("AIRWAVE_MODELS_DIR", "", "folder of CTranslate2 Whisper models, one folder per name")
     max_input_mb: float = _var(MAX_INPUT_ENV, MAX_INPUT_MB, "default `--max-input-mb`", _positive_number)
-    max_input_minutes: float = _var(MAX_MINUTES_ENV, MAX_INPUT_MINUTES, "default `--max-input-minutes`",
-                                    _positive_number)
-    spark_master: str = _var("AIRWAVE_SPARK_MASTER", "", "Spark master of a stage run without spark-submit; "
-                             "empty: local mode")
+    max_input_minutes: float = _var(
+        MAX_MINUTES_ENV, MAX_INPUT_MINUTES, "default `--max-input-minutes`", _positive_number
+    )
+    spark_master: str = _var(
+        "AIRWAVE_SPARK_MASTER", "", "Spark master of a stage run without spark-submit; empty: local mode"
+    )
     spark_cores: int = _var("AIRWAVE_SPARK_CORES", 0, "cores of that local mode; 0: all", _cores)
     driver_memory: str = _var("AIRWAVE_DRIVER_MEMORY", "2g", "driver memory of a stage run without spark-submit")
     spark_log_level: str = _var("AIRWAVE_SPARK_LOG_LEVEL", "WARN", "Spark's log level in a stage")
-    spark_jars: str = _var("AIRWAVE_SPARK_JARS", "", "jars or folders of jars for local Spark (s3a: hadoop-aws "
-                           "and the AWS SDK, `hack/tools.sh jars`)")
-    spark_backend: str = _var("AIRWAVE_SPARK_BACKEND", "local", "SparkClusterOperator backend, local or kubernetes "
-                              "(the Airflow Variable airwave_spark_backend wins)")
-    k8s_in_cluster: bool = _var("AIRWAVE_K8S_IN_CLUSTER", True, "kubernetes backend: Airflow runs in the cluster "
-                                "(false: use the kubeconfig)", _flag)
-    spark_image: str = _var("AIRWAVE_SPARK_IMAGE", "", "Spark image of driver and executor pods; empty: the package's "
-                            "(on kind: the scheduler sets Tilt's build)")
-    spark_cpu_request_millis: int = _var("AIRWAVE_SPARK_CPU_REQUEST_PER_CORE", 1000, "CPU request of the driver pod "
-                                         "and of each executor core, e.g. 400m or 1", _millicores)
-    executor_pod_template: str = _var("AIRWAVE_EXECUTOR_POD_TEMPLATE", "", "internal: a task's executor pod "
-                                      "template (JSON), set by the operator on its driver pod")
-    s3_conn_id: str = _var("AIRWAVE_S3_CONN_ID", "", "Airflow connection (type aws) for the Spark tasks' S3; "
-                           "empty: the sandbox's MinIO")
+    spark_jars: str = _var(
+        "AIRWAVE_SPARK_JARS",
+        "",
+        "jars or folders of jars for local Spark (s3a: hadoop-aws and the AWS SDK, `hack/tools.sh jars`)",
+    )
+    spark_backend: str = _var(
+        "AIRWAVE_SPARK_BACKEND",
+        "local",
+        "SparkClusterOperator backend, local or kubernetes (the Airflow Variable airwave_spark_backend wins)",
+    )
+    k8s_in_cluster: bool = _var(
+        "AIRWAVE_K8S_IN_CLUSTER",
+        True,
+        "kubernetes backend: Airflow runs in the cluster (false: use the kubeconfig)",
+        _flag,
+    )
+    spark_image: str = _var(
+        "AIRWAVE_SPARK_IMAGE",
+        "",
+        "Spark image of driver and executor pods; empty: the package's (on kind: the scheduler sets Tilt's build)",
+    )
+    spark_cpu_request_millis: int = _var(
+        "AIRWAVE_SPARK_CPU_REQUEST_PER_CORE",
+        1000,
+        "CPU request of the driver pod and of each executor core, e.g. 400m or 1",
+        _millicores,
+    )
+    executor_pod_template: str = _var(
+        "AIRWAVE_EXECUTOR_POD_TEMPLATE",
+        "",
+        "internal: a task's executor pod template (JSON), set by the operator on its driver pod",
+    )
+    s3_conn_id: str = _var(
+        "AIRWAVE_S3_CONN_ID", "", "Airflow connection (type aws) for the Spark tasks' S3; empty: the sandbox's MinIO"
+    )
     input: str = _var("AIRWAVE_INPUT", "", "DAGs' default input; empty: sample_data/")
     runs_base: str = _var("AIRWAVE_RUNS_BASE", "", "DAG runs write under <runs_base>/runs/<run_id>/; empty: out/")
     refs: str = _var("AIRWAVE_REFS", "", "DAGs' default reference manifest; empty: <input>/manifest.json")
-    retention_policies: list | None = _var("AIRWAVE_RETENTION_POLICIES", None, "audio_retention's default policies "
-                                           "(JSON list); empty: run intermediates after 14 days", _json_list)
+    retention_policies: list[Any] | None = _var(
+        "AIRWAVE_RETENTION_POLICIES",
+        None,
+        "audio_retention's default policies (JSON list); empty: run intermediates after 14 days",
+        _json_list,
+    )
     raw_prefix: str = _var("AIRWAVE_RAW_PREFIX", "", "production_sampling's source; empty: sample_data/")
     eval_prefix: str = _var("AIRWAVE_EVAL_PREFIX", "", "production_sampling's destination; empty: out/eval")
     aws_endpoint_url: str = _var("AWS_ENDPOINT_URL", "", "S3-compatible endpoint (MinIO), path-style; empty: AWS")
@@ -142,7 +182,7 @@ class Environment:
     @classmethod
     def variable(cls, name: str) -> str:
         """The variable behind a field: Environment.variable("spark_image") == "AIRWAVE_SPARK_IMAGE"."""
-        return next(f.metadata["env"] for f in fields(cls) if f.name == name)
+        return cast(str, next(f.metadata["env"] for f in fields(cls) if f.name == name))
 
     @classmethod
     def variables(cls) -> dict[str, str]:
@@ -194,11 +234,15 @@ def parse_roles(spec: str) -> dict[int, str]:
         if not eq or not role:
             raise SettingsError(f"roles: {item!r} is not CHANNEL=ROLE; {example}")
         if not _ROLE_NAME.fullmatch(role):
-            raise SettingsError(f"roles: {role!r} is not a role name (a letter, then letters, digits, _ or -); "
-                                f"separate mappings with ',', {example}")
+            raise SettingsError(
+                f"roles: {role!r} is not a role name (a letter, then letters, digits, _ or -); "
+                f"separate mappings with ',', {example}"
+            )
         k = key.lower()
         if k not in names and not k.isdigit():
-            raise SettingsError(f"roles: unknown channel {key!r}: use left, right, mono or a channel number (0, 1, ...)")
+            raise SettingsError(
+                f"roles: unknown channel {key!r}: use left, right, mono or a channel number (0, 1, ...)"
+            )
         ch = names[k] if k in names else int(k)
         if ch in roles:
             raise SettingsError(f"roles: channel {key!r} is mapped twice ({roles[ch]!r} and {role!r}); keep one")
@@ -215,7 +259,7 @@ def is_excluded(rel: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(seg.lower(), p) for seg in rel.split("/") for p in patterns)
 
 
-def _positive(value, env: str, default: float, what: str, flag: str) -> float:
+def _positive(value: float | str | None, env: str, default: float, what: str, flag: str) -> float:
     raw = value if value not in (None, "") else default
     try:
         v = float(raw)
@@ -251,8 +295,10 @@ def check_input(uri: str, exclude: str = DEFAULT_EXCLUDE) -> int:
     try:
         entries = storage.list_inputs(root)
     except FileNotFoundError:
-        raise SettingsError(f"input {uri}: no such folder, prefix or file; point input (AIRWAVE_INPUT, the DAG "
-                            "param `input`, or `airwave run INPUT`) at the recordings") from None
+        raise SettingsError(
+            f"input {uri}: no such folder, prefix or file; point input (AIRWAVE_INPUT, the DAG "
+            "param `input`, or `airwave run INPUT`) at the recordings"
+        ) from None
     except OSError as e:
         raise SettingsError(f"input {uri} cannot be listed ({e}); check the location and its credentials") from None
     if not entries:
@@ -260,8 +306,10 @@ def check_input(uri: str, exclude: str = DEFAULT_EXCLUDE) -> int:
     pats = exclude_patterns(exclude)
     n = sum(not is_excluded(storage.relative(e.uri, root), pats) for e in entries)
     if n == 0:
-        raise SettingsError(f"input {uri} holds no audio: all its {len(entries)} files match the exclude globs "
-                            f"({exclude}); add recordings, or change --exclude")
+        raise SettingsError(
+            f"input {uri} holds no audio: all its {len(entries)} files match the exclude globs "
+            f"({exclude}); add recordings, or change --exclude"
+        )
     return n
 
 
@@ -269,11 +317,13 @@ def check_out_apart(out: str, inp: str) -> None:
     """The run location may not lie inside the input: the next run would take this run's outputs for recordings."""
     o, i = check_location(out, "out").rstrip("/"), check_location(inp, "input").rstrip("/")
     if o == i or o.startswith(i + "/"):
-        raise SettingsError(f"out {out} is inside the input {inp}: a rerun would read its own outputs as inputs; "
-                            "put the results elsewhere")
+        raise SettingsError(
+            f"out {out} is inside the input {inp}: a rerun would read its own outputs as inputs; "
+            "put the results elsewhere"
+        )
 
 
-def check_refs(uri: str) -> dict:
+def check_refs(uri: str) -> dict[str, Any]:
     """A reference manifest: {"schema": "airwave.references/v1", "calls": {NAME: {"channels": {ROLE: TEXT}}}}."""
     check_location(uri, "refs")
     fix = f"see sample_data/manifest.json for the format ({REFERENCES_SCHEMA})"
@@ -286,21 +336,24 @@ def check_refs(uri: str) -> dict:
     except OSError as e:
         raise SettingsError(f"refs {uri} cannot be read ({e})") from None
     if not isinstance(doc, dict) or doc.get("schema", REFERENCES_SCHEMA) != REFERENCES_SCHEMA:
-        raise SettingsError(f"refs {uri}: not a reference manifest (\"schema\" must be {REFERENCES_SCHEMA!r}); {fix}")
+        raise SettingsError(f'refs {uri}: not a reference manifest ("schema" must be {REFERENCES_SCHEMA!r}); {fix}')
     calls = doc.get("calls")
     if not isinstance(calls, dict):
-        raise SettingsError(f"refs {uri}: \"calls\" must be an object of call name -> channels; {fix}")
+        raise SettingsError(f'refs {uri}: "calls" must be an object of call name -> channels; {fix}')
     for name, call in calls.items():
         channels = call.get("channels") if isinstance(call, dict) else None
-        if not isinstance(channels, dict) or not channels or \
-                not all(isinstance(r, str) and isinstance(t, str) for r, t in channels.items()):
-            raise SettingsError(f"refs {uri}: call {name!r} needs \"channels\": {{ROLE: reference text}}; {fix}")
+        if (
+            not isinstance(channels, dict)
+            or not channels
+            or not all(isinstance(r, str) and isinstance(t, str) for r, t in channels.items())
+        ):
+            raise SettingsError(f'refs {uri}: call {name!r} needs "channels": {{ROLE: reference text}}; {fix}')
     if not isinstance(doc.get("silent", []), list) or not isinstance(doc.get("rejects", {}), dict):
-        raise SettingsError(f"refs {uri}: \"silent\" must be a list and \"rejects\" an object; {fix}")
+        raise SettingsError(f'refs {uri}: "silent" must be a list and "rejects" an object; {fix}')
     return doc
 
 
-def positive_int(name: str, value, minimum: int = 1) -> int:
+def positive_int(name: str, value: object, minimum: int = 1) -> int:
     """An int >= minimum; strings of digits (templated DAG params) count, booleans and floats do not."""
     v = value.strip() if isinstance(value, str) else value
     if isinstance(v, str) and re.fullmatch(r"[+-]?\d+", v):
@@ -317,8 +370,15 @@ def default_compute_type(device: str) -> str:
     return "float16" if device == "cuda" else "int8"
 
 
-def check_asr(beam_size=1, compute_type=None, batch_size=8, cpu_threads=0, device="cpu", probe=True,
-              encoder_pad_s=0.0) -> None:
+def check_asr(
+    beam_size: object = 1,
+    compute_type: str | None = None,
+    batch_size: object = 8,
+    cpu_threads: object = 0,
+    device: str = "cpu",
+    probe: bool = True,
+    encoder_pad_s: float | str = 0.0,
+) -> None:
     """`compute_type` None or empty: the device's default. `probe`: also ask CTranslate2 whether a CUDA device is
     there (not where the check runs elsewhere than the model, e.g. an Airflow scheduler pod checking for a Spark
     driver pod)."""
@@ -327,8 +387,10 @@ def check_asr(beam_size=1, compute_type=None, batch_size=8, cpu_threads=0, devic
     positive_int("batch_size", batch_size)
     positive_int("cpu_threads", cpu_threads, minimum=0)
     if compute_type not in COMPUTE_TYPES:
-        raise SettingsError(f"compute_type {compute_type!r} is not a CTranslate2 compute type; use one of "
-                            f"{', '.join(COMPUTE_TYPES)} (int8 is the CPU default)")
+        raise SettingsError(
+            f"compute_type {compute_type!r} is not a CTranslate2 compute type; use one of "
+            f"{', '.join(COMPUTE_TYPES)} (int8 is the CPU default)"
+        )
     try:
         pad_ok = 0 <= float(encoder_pad_s) <= 30
     except (TypeError, ValueError):
@@ -341,8 +403,10 @@ def check_asr(beam_size=1, compute_type=None, batch_size=8, cpu_threads=0, devic
         import ctranslate2
 
         if ctranslate2.get_cuda_device_count() < 1:
-            raise SettingsError("device cuda: CTranslate2 sees no CUDA device here (driver, CUDA 12 libraries and "
-                                "cuDNN 9 are needed); use --device cpu")
+            raise SettingsError(
+                "device cuda: CTranslate2 sees no CUDA device here (driver, CUDA 12 libraries and "
+                "cuDNN 9 are needed); use --device cpu"
+            )
 
 
 def check_model_folder(path: str) -> None:
@@ -357,10 +421,12 @@ def check_model_folder(path: str) -> None:
     name = ""
     if len(head) >= 6:
         n = struct.unpack_from("<H", head, 4)[0]
-        name = head[6:6 + n].rstrip(b"\0").decode("ascii", "replace")
+        name = head[6 : 6 + n].rstrip(b"\0").decode("ascii", "replace")
     if name != "WhisperSpec":
-        raise SettingsError(f"model folder {path}: model.bin is {'a ' + name if name else 'not a CTranslate2'} "
-                            f"model, not Whisper; {fix}")
+        raise SettingsError(
+            f"model folder {path}: model.bin is {'a ' + name if name else 'not a CTranslate2'} "
+            f"model, not Whisper; {fix}"
+        )
     try:
         json.loads(open(os.path.join(path, "config.json"), "rb").read())
     except ValueError as e:
@@ -376,9 +442,9 @@ def mebibytes(mem: str) -> int:
     return {"k": n // 1024, "": n // (1024 * 1024), "m": n, "g": n * 1024, "t": n * 1024 * 1024}[unit]
 
 
-def check_memory(name: str, mem) -> int:
+def check_memory(name: str, mem: object) -> int:
     try:
-        mb = mebibytes(mem)
+        mb = mebibytes(str(mem))  # mebibytes takes str() of it anyway
     except ValueError:
         mb = -1
     if mb < MIN_MEMORY_MB:
@@ -386,16 +452,22 @@ def check_memory(name: str, mem) -> int:
     return mb
 
 
-def check_cluster(name: str, cluster) -> dict:
+def key_problems(missing: list[str], unknown: list[str]) -> str:
+    """'missing a, b; unknown c' (either part left out when it has no keys)."""
+    parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
+        [f"unknown {', '.join(unknown)}"] if unknown else []
+    )
+    return "; ".join(parts)
+
+
+def check_cluster(name: str, cluster: object) -> dict[str, Any]:
     """A stage's cluster param: exactly executors, executor_cores, executor_memory, driver_memory."""
     if not isinstance(cluster, dict):
         raise SettingsError(f"{name} must be an object with {', '.join(CLUSTER_KEYS)}, got {cluster!r}")
     missing = [k for k in CLUSTER_KEYS if k not in cluster]
     unknown = sorted(set(cluster) - set(CLUSTER_KEYS))
     if missing or unknown:
-        raise SettingsError(f"{name}: " + "; ".join(filter(None, [
-            missing and f"missing {', '.join(missing)}", unknown and f"unknown {', '.join(unknown)}"]))
-            + f" (keys: {', '.join(CLUSTER_KEYS)})")
+        raise SettingsError(f"{name}: {key_problems(missing, unknown)} (keys: {', '.join(CLUSTER_KEYS)})")
     positive_int(f"{name}.executors", cluster["executors"])
     positive_int(f"{name}.executor_cores", cluster["executor_cores"])
     check_memory(f"{name}.executor_memory", cluster["executor_memory"])
@@ -437,15 +509,22 @@ def check_stage_args(argv: list[str], model: bool = True) -> None:
     if "refs" in o:
         check_refs(o["refs"])
     device = o.get("device", "cpu")
-    check_asr(o.get("beam-size", 1), o.get("compute-type"), o.get("batch-size", 8),
-              o.get("cpu-threads", 0), device=device, probe=model, encoder_pad_s=o.get("encoder-pad-s", 0.0))
+    check_asr(
+        o.get("beam-size", 1),
+        o.get("compute-type"),
+        o.get("batch-size", 8),
+        o.get("cpu-threads", 0),
+        device=device,
+        probe=model,
+        encoder_pad_s=o.get("encoder-pad-s", 0.0),
+    )
     if model and o.get("model"):
         from .asr import resolve_model
 
         resolve_model(o["model"])
 
 
-def check_run(params: dict, model: bool = True) -> None:
+def check_run(params: dict[str, Any], model: bool = True) -> None:
     """The asr_pipeline DAG's params, all at once, before its first Spark cluster. `refs` that does not exist means
     "no evaluation" (the DAG skips it); one that exists must be a valid manifest."""
     check_input(params["input"])
@@ -455,8 +534,7 @@ def check_run(params: dict, model: bool = True) -> None:
     if refs and storage.exists(refs):
         check_refs(refs)
     device = params.get("device") or "cpu"
-    check_asr(params.get("beam_size") or 1, params.get("compute_type"), device=device,
-              probe=model)
+    check_asr(params.get("beam_size") or 1, params.get("compute_type"), device=device, probe=model)
     for stage in ("preprocess", "transcribe", "postprocess"):
         check_cluster(f"{stage}_cluster", params[f"{stage}_cluster"])
     if model and params.get("model"):

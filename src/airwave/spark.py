@@ -1,4 +1,5 @@
 """SparkSession for the stages: takes spark-submit's settings when launched by it, else starts local mode."""
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,9 @@ def s3a_conf(endpoint: str, region: str = "us-east-1", env_credentials: bool = T
         conf["spark.hadoop.fs.s3a.endpoint"] = endpoint
         conf["spark.hadoop.fs.s3a.path.style.access"] = "true"  # no per-bucket DNS names for MinIO
     if env_credentials:
-        conf["spark.hadoop.fs.s3a.aws.credentials.provider"] = \
+        conf["spark.hadoop.fs.s3a.aws.credentials.provider"] = (
             "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider"
+        )
     return conf
 
 

@@ -6,12 +6,14 @@ reports written, through pyarrow.fs, which speaks both. Stage code only ever see
 A URI here is `scheme://` + the path or key exactly as the file system or S3 holds it: never percent-decoded and
 never split at `#` or `?`, because real recording exports have those in file names (`call#1.wav`).
 """
+
 from __future__ import annotations
 
 import os
 import posixpath
 import re
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urlparse
 
 from pyarrow import fs as pafs
@@ -23,12 +25,13 @@ def normalize(uri: str) -> str:
     """Local paths become absolute file:// URIs; s3:// becomes s3a:// (Hadoop's S3 client). Hadoop's own
     `file:/abs` form is accepted too. Everything after the scheme is kept verbatim."""
     m = _SCHEME.match(uri)
-    scheme = m.group(1).lower() if m and (m.group(2) or m.group(1).lower() == "file") else ""
-    if scheme in ("", "file"):
-        path = m.group(3) if scheme else uri
-        return "file://" + os.path.abspath(path)
+    if not m or not (m.group(2) or m.group(1).lower() == "file"):  # no scheme: a local path
+        return "file://" + os.path.abspath(uri)
+    scheme, rest = m.group(1).lower(), m.group(3)
+    if scheme == "file":
+        return "file://" + os.path.abspath(rest)
     if scheme in ("s3", "s3a"):
-        return "s3a://" + m.group(3)
+        return "s3a://" + rest
     raise ValueError(f"unsupported location {uri!r}: use a local path, file://, s3:// or s3a://")
 
 
@@ -39,7 +42,7 @@ def relative(uri: str, root: str) -> str:
         return posixpath.basename(u)
     if not u.startswith(r + "/"):
         raise ValueError(f"{uri} is not under {root}")
-    return u[len(r) + 1:]
+    return u[len(r) + 1 :]
 
 
 def join(uri: str, *parts: str) -> str:
@@ -50,7 +53,7 @@ def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
     """(pyarrow filesystem, path inside it) for a location."""
     uri = normalize(uri)
     if uri.startswith("file://"):
-        return pafs.LocalFileSystem(), uri[len("file://"):]
+        return pafs.LocalFileSystem(), uri[len("file://") :]
     from .settings import environment  # here, not at the top: settings imports this module
 
     env = environment()
@@ -58,7 +61,7 @@ def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
     if env.s3_endpoint:  # MinIO: path-style addressing on a plain-http endpoint
         e = urlparse(env.s3_endpoint)
         kw = dict(endpoint_override=e.netloc, scheme=e.scheme or "http", force_virtual_addressing=False)
-    return pafs.S3FileSystem(region=env.aws_region, **kw), uri[len("s3a://"):]
+    return pafs.S3FileSystem(region=env.aws_region, **kw), uri[len("s3a://") :]
 
 
 def write_bytes(uri: str, data: bytes) -> None:
@@ -82,12 +85,12 @@ def write_text(uri: str, text: str) -> None:
 def read_bytes(uri: str) -> bytes:
     fs, path = filesystem(uri)
     with fs.open_input_stream(path) as f:
-        return f.read()
+        return cast(bytes, f.read())  # pyarrow's NativeFile.read() is untyped
 
 
 def exists(uri: str) -> bool:
     fs, path = filesystem(uri)
-    return fs.get_file_info(path).type != pafs.FileType.NotFound
+    return bool(fs.get_file_info(path).type != pafs.FileType.NotFound)
 
 
 def remove_tree(uri: str) -> None:
@@ -113,7 +116,7 @@ def list_inputs(uri: str) -> list[Entry]:
     cannot be read comes back as an Entry with its reason instead of stopping the listing or being skipped."""
     base = normalize(uri)
     if base.startswith("file://"):
-        root = base[len("file://"):]
+        root = base[len("file://") :]
         if not os.path.exists(root):
             raise FileNotFoundError(f"{uri}: no such folder or file")
         if not os.path.isdir(root):
@@ -137,8 +140,14 @@ def list_inputs(uri: str) -> list[Entry]:
         return [Entry(base, info.size)]
     if info.type == pafs.FileType.NotFound:
         raise FileNotFoundError(f"{uri}: no such folder, prefix or file")
-    return sorted((Entry("s3a://" + i.path, i.size) for i in fs.get_file_info(pafs.FileSelector(path, recursive=True))
-                   if i.type == pafs.FileType.File), key=lambda e: e.uri)
+    return sorted(
+        (
+            Entry("s3a://" + i.path, i.size)
+            for i in fs.get_file_info(pafs.FileSelector(path, recursive=True))
+            if i.type == pafs.FileType.File
+        ),
+        key=lambda e: e.uri,
+    )
 
 
 def _shown(p: str) -> str:
@@ -166,5 +175,8 @@ def list_files(uri: str) -> list[str]:
         return []
     base = normalize(uri)
     scheme = base[: base.index("://") + 3]
-    return sorted(scheme + i.path for i in fs.get_file_info(pafs.FileSelector(path, recursive=True))
-                  if i.type == pafs.FileType.File)
+    return sorted(
+        scheme + i.path
+        for i in fs.get_file_info(pafs.FileSelector(path, recursive=True))
+        if i.type == pafs.FileType.File
+    )

@@ -24,6 +24,7 @@ Frontier: among the shapes whose WER is within `wer_tolerance` (absolute: 0.005 
 those that no other such shape beats on both wall time and core-seconds. Recommended: the cheapest (fewest
 core-seconds) frontier shape whose wall time is within 10% (TIME_SLACK) of the fastest frontier shape's.
 """
+
 from __future__ import annotations
 
 import io
@@ -32,6 +33,7 @@ import json
 import subprocess
 import sys
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from . import layout, settings, storage
 from .layout import sample_audio, sample_refs  # noqa: F401  (sample_audio: also the DAG's)
@@ -44,9 +46,11 @@ DEFAULT_GRID = {"executors": [1], "executor_cores": [1, 2], "cpu_threads": [1, 2
 WER_TOLERANCE = 0.005
 TIME_SLACK = 0.10
 MAX_SHAPES = 64  # each shape is a Spark application: a typo like [1, 2, 4, 8, 16, 32] x 4 keys is refused
-RULE = ("frontier: shapes within wer_tolerance of the best WER that no other such shape beats on both wall_s and "
-        "core_s; recommended: the frontier shape with the fewest core_s whose wall_s is within time_slack of the "
-        "fastest frontier shape")
+RULE = (
+    "frontier: shapes within wer_tolerance of the best WER that no other such shape beats on both wall_s and "
+    "core_s; recommended: the frontier shape with the fewest core_s whose wall_s is within time_slack of the "
+    "fastest frontier shape"
+)
 EXAMPLE = json.dumps(DEFAULT_GRID, separators=(",", ":"))
 
 
@@ -83,9 +87,9 @@ def parse_grid(grid) -> dict[str, list[int]]:
     missing = [k for k in GRID_KEYS if k not in grid]
     unknown = sorted(set(grid) - set(GRID_KEYS))
     if missing or unknown:
-        raise SettingsError("grid: " + "; ".join(filter(None, [
-            missing and f"missing {', '.join(missing)}", unknown and f"unknown {', '.join(unknown)}"]))
-            + f" (keys: {', '.join(GRID_KEYS)}; e.g. {EXAMPLE})")
+        raise SettingsError(
+            f"grid: {settings.key_problems(missing, unknown)} (keys: {', '.join(GRID_KEYS)}; e.g. {EXAMPLE})"
+        )
     out = {}
     for k in GRID_KEYS:
         values = grid[k] if isinstance(grid[k], list) else [grid[k]]
@@ -101,19 +105,34 @@ def expand(grid) -> list[Shape]:
     g = parse_grid(grid)
     shapes = [Shape(*combo) for combo in itertools.product(*(g[k] for k in GRID_KEYS)) if combo[2] <= combo[1]]
     if not shapes:
-        raise SettingsError(f"grid has no valid shape: cpu_threads (threads per model = spark.task.cpus) must be <= "
-                            f"executor_cores, got cpu_threads {g['cpu_threads']} and executor_cores "
-                            f"{g['executor_cores']}")
+        raise SettingsError(
+            f"grid has no valid shape: cpu_threads (threads per model = spark.task.cpus) must be <= "
+            f"executor_cores, got cpu_threads {g['cpu_threads']} and executor_cores "
+            f"{g['executor_cores']}"
+        )
     if len(shapes) > MAX_SHAPES:
-        raise SettingsError(f"grid has {len(shapes)} shapes, more than {MAX_SHAPES} Spark applications; "
-                            "sweep fewer values")
+        raise SettingsError(
+            f"grid has {len(shapes)} shapes, more than {MAX_SHAPES} Spark applications; sweep fewer values"
+        )
     return shapes
 
 
 # -- settings -----------------------------------------------------------------------------------------------------
-def check(*, input: str, out: str, refs: str, sample, grid, wer_tolerance=WER_TOLERANCE, executor_memory="4g",
-          driver_memory="2g", model: str = "", beam_size=1, compute_type="int8", check_model: bool = True
-          ) -> list[Shape]:
+def check(
+    *,
+    input: str,
+    out: str,
+    refs: str,
+    sample,
+    grid,
+    wer_tolerance=WER_TOLERANCE,
+    executor_memory="4g",
+    driver_memory="2g",
+    model: str = "",
+    beam_size=1,
+    compute_type="int8",
+    check_model: bool = True,
+) -> list[Shape]:
     """Every setting of a sweep, before any Spark cluster starts (SettingsError). Returns the shapes."""
     settings.check_input(input)
     settings.check_out_apart(out, input)
@@ -125,14 +144,17 @@ def check(*, input: str, out: str, refs: str, sample, grid, wer_tolerance=WER_TO
     except (TypeError, ValueError):
         tol = -1.0
     if not 0 <= tol < 1:
-        raise SettingsError(f"wer_tolerance must be a WER difference in [0, 1) (0.005 = half a point), got "
-                            f"{wer_tolerance!r}")
+        raise SettingsError(
+            f"wer_tolerance must be a WER difference in [0, 1) (0.005 = half a point), got {wer_tolerance!r}"
+        )
     settings.check_memory("executor_memory", executor_memory)
     settings.check_memory("driver_memory", driver_memory)
     settings.check_asr(beam_size or 1, compute_type)
     if not _referenced(input, refs_doc):
-        raise SettingsError(f"input {input} has no file with a reference in {refs}: a sweep scores every shape "
-                            "against references; point refs at the input's manifest")
+        raise SettingsError(
+            f"input {input} has no file with a reference in {refs}: a sweep scores every shape "
+            "against references; point refs at the input's manifest"
+        )
     if check_model and model:
         from .asr import resolve_model
 
@@ -146,9 +168,19 @@ def check_args(a) -> None:
         settings.check_location(a.run, "run")
         expand(a.grid)
         return
-    check(input=a.input, out=a.out, refs=a.refs, sample=a.sample, grid=a.grid, wer_tolerance=a.wer_tolerance,
-          executor_memory=a.executor_memory, driver_memory=a.driver_memory, model=a.model, beam_size=a.beam_size,
-          compute_type=a.compute_type)
+    check(
+        input=a.input,
+        out=a.out,
+        refs=a.refs,
+        sample=a.sample,
+        grid=a.grid,
+        wer_tolerance=a.wer_tolerance,
+        executor_memory=a.executor_memory,
+        driver_memory=a.driver_memory,
+        model=a.model,
+        beam_size=a.beam_size,
+        compute_type=a.compute_type,
+    )
 
 
 def _referenced(input_uri: str, refs: dict, exclude: str = DEFAULT_EXCLUDE) -> list:
@@ -170,7 +202,7 @@ def take_sample(input_uri: str, run: str, refs_uri: str, n: int) -> dict:
     refs = settings.check_refs(refs_uri)
     picked = _referenced(input_uri, refs)
     if int(n) > 0:
-        picked = picked[:int(n)]
+        picked = picked[: int(n)]
     if not picked:
         raise SettingsError(f"input {input_uri} has no file with a reference in {refs_uri}")
     run = storage.normalize(run)
@@ -179,24 +211,52 @@ def take_sample(input_uri: str, run: str, refs_uri: str, n: int) -> dict:
         storage.write_bytes(storage.join(sample_audio(run), rel), storage.read_bytes(e.uri))
     doc = {"schema": REFERENCES_SCHEMA, "calls": {rel: refs["calls"][rel] for rel, _ in picked}}
     storage.write_text(sample_refs(run), json.dumps(doc, indent=2) + "\n")
-    return {"calls": [rel for rel, _ in picked], "bytes": sum(e.size for _, e in picked),
-            "audio": sample_audio(run), "refs": sample_refs(run)}
+    return {
+        "calls": [rel for rel, _ in picked],
+        "bytes": sum(e.size for _, e in picked),
+        "audio": sample_audio(run),
+        "refs": sample_refs(run),
+    }
 
 
 def stage_args(run: str, shape: Shape, model="", beam_size="", compute_type="") -> list[str]:
     """The airwave command line of one shape: transcribe RUN's chunks into RUN/shapes/<id>/ (empty options are
     dropped by the operator and by run_local: the CLI default)."""
-    return ["stage", "transcribe", "--out", layout.shape_run(run, shape.id), "--chunks-from", run,
-            "--cpu-threads", str(shape.cpu_threads), "--batch-size", str(shape.batch_size),
-            "--model", str(model or ""), "--beam-size", str(beam_size or ""), "--compute-type", str(compute_type or "")]
+    return [
+        "stage",
+        "transcribe",
+        "--out",
+        layout.shape_run(run, shape.id),
+        "--chunks-from",
+        run,
+        "--cpu-threads",
+        str(shape.cpu_threads),
+        "--batch-size",
+        str(shape.batch_size),
+        "--model",
+        str(model or ""),
+        "--beam-size",
+        str(beam_size or ""),
+        "--compute-type",
+        str(compute_type or ""),
+    ]
 
 
-def operator_kwargs(run: str, shapes: list[Shape], *, executor_memory: str, driver_memory: str, model="",
-                    beam_size="", compute_type="") -> list[dict]:
+def operator_kwargs(
+    run: str, shapes: list[Shape], *, executor_memory: str, driver_memory: str, model="", beam_size="", compute_type=""
+) -> list[dict]:
     """One SparkClusterOperator's arguments per shape (the DAG's expand_kwargs)."""
-    return [{"executors": s.executors, "executor_cores": s.executor_cores, "executor_memory": executor_memory,
-             "driver_memory": driver_memory, "spark_conf": s.spark_conf(),
-             "application_args": stage_args(run, s, model, beam_size, compute_type)} for s in shapes]
+    return [
+        {
+            "executors": s.executors,
+            "executor_cores": s.executor_cores,
+            "executor_memory": executor_memory,
+            "driver_memory": driver_memory,
+            "spark_conf": s.spark_conf(),
+            "application_args": stage_args(run, s, model, beam_size, compute_type),
+        }
+        for s in shapes
+    ]
 
 
 def collect(run: str, shapes: list[Shape]) -> list[dict]:
@@ -210,11 +270,21 @@ def collect(run: str, shapes: list[Shape]) -> list[dict]:
         stats = json.loads(storage.read_bytes(layout.transcribe_stats(out)))
         overall = evaluate(out, sample_refs(run))["overall"]
         mem = stats["memory_mb"]
-        rows.append({"shape": s.id, **asdict(s), "wall_s": stats["wall_s"],
-                     "core_s": round(stats["wall_s"] * s.cores, 2),
-                     "memory_mb": round(mem["workers_sum"] + mem["driver"], 1), "worker_peak_mb": mem["worker_peak"],
-                     "worker_processes": mem["worker_processes"], "task_slots": stats["workers"],
-                     "wer": overall["wer"], "words": overall["words"], "chunks": stats["chunks"]})
+        rows.append(
+            {
+                "shape": s.id,
+                **asdict(s),
+                "wall_s": stats["wall_s"],
+                "core_s": round(stats["wall_s"] * s.cores, 2),
+                "memory_mb": round(mem["workers_sum"] + mem["driver"], 1),
+                "worker_peak_mb": mem["worker_peak"],
+                "worker_processes": mem["worker_processes"],
+                "task_slots": stats["workers"],
+                "wer": overall["wer"],
+                "words": overall["words"],
+                "chunks": stats["chunks"],
+            }
+        )
     return rows
 
 
@@ -231,8 +301,11 @@ def frontier(results: list[dict], wer_tolerance: float = WER_TOLERANCE) -> list[
 
 
 def _dominates(q: dict, r: dict) -> bool:
-    return (q["wall_s"] <= r["wall_s"] and q["core_s"] <= r["core_s"]
-            and (q["wall_s"] < r["wall_s"] or q["core_s"] < r["core_s"]))
+    return (
+        q["wall_s"] <= r["wall_s"]
+        and q["core_s"] <= r["core_s"]
+        and (q["wall_s"] < r["wall_s"] or q["core_s"] < r["core_s"])
+    )
 
 
 def recommend(front: list[dict], slack: float = TIME_SLACK) -> dict | None:
@@ -254,16 +327,26 @@ def report(run: str, grid, wer_tolerance: float = WER_TOLERANCE) -> dict:
     best_wer = min((r["wer"] for r in rows if r["wer"] is not None), default=None)
     ids = {r["shape"] for r in front}
     for r in rows:
-        r["eligible"] = r["wer"] is not None and r["wer"] <= best_wer + wer_tolerance + 1e-9
+        # best_wer is None only when every row's wer is: then no row is eligible
+        r["eligible"] = best_wer is not None and r["wer"] is not None and r["wer"] <= best_wer + wer_tolerance + 1e-9
         r["frontier"] = r["shape"] in ids
     audio_s = _sample_audio_s(run)
     for r in rows:
         r["xrealtime"] = round(audio_s / r["wall_s"], 2) if r["wall_s"] else None
     sample = json.loads(storage.read_bytes(sample_refs(run)))
-    doc = {"schema": "airwave.sweep", "schema_version": "1.0", "run": run, "grid": parse_grid(grid),
-           "sample": {"calls": sorted(sample["calls"]), "channel_audio_s": round(audio_s, 2)},
-           "wer_tolerance": wer_tolerance, "time_slack": TIME_SLACK, "rule": RULE, "shapes": rows,
-           "frontier": [r["shape"] for r in front], "recommended": best["shape"] if best else None}
+    doc = {
+        "schema": "airwave.sweep",
+        "schema_version": "1.0",
+        "run": run,
+        "grid": parse_grid(grid),
+        "sample": {"calls": sorted(sample["calls"]), "channel_audio_s": round(audio_s, 2)},
+        "wer_tolerance": wer_tolerance,
+        "time_slack": TIME_SLACK,
+        "rule": RULE,
+        "shapes": rows,
+        "frontier": [r["shape"] for r in front],
+        "recommended": best["shape"] if best else None,
+    }
     storage.write_text(layout.sweep_json(run), json.dumps(doc, indent=2) + "\n")
     storage.write_bytes(layout.sweep_png(run), plot(doc))
     return doc
@@ -274,8 +357,11 @@ def _sample_audio_s(run: str) -> float:
     import pyarrow.dataset as ds
 
     fs, path = storage.filesystem(layout.calls_table(run))
-    t = ds.dataset(path, filesystem=fs, format="parquet").to_table(
-        columns=["duration_s", "source_channels"]).to_pylist()
+    t = (
+        ds.dataset(path, filesystem=fs, format="parquet")
+        .to_table(columns=["duration_s", "source_channels"])
+        .to_pylist()
+    )
     return sum((r["duration_s"] or 0) * (r["source_channels"] or 0) for r in t)
 
 
@@ -289,27 +375,46 @@ def plot(doc: dict) -> bytes:
     ax = fig.add_subplot()
     rows = doc["shapes"]
     tol = doc["wer_tolerance"] * 100
-    groups = [
-        ("frontier", [r for r in rows if r["frontier"]], dict(marker="o", color="C0", s=40, zorder=3)),
-        (f"dominated (WER within {tol:g} pt of best)", [r for r in rows if r["eligible"] and not r["frontier"]],
-         dict(marker="o", color="0.6", s=30, zorder=2)),
-        (f"WER over {tol:g} pt above best", [r for r in rows if not r["eligible"]],
-         dict(marker="x", color="C3", s=30, zorder=2)),
+    # (label, rows, marker, color, size, zorder)
+    groups: list[tuple[str, list[dict[str, Any]], str, str, float, float]] = [
+        ("frontier", [r for r in rows if r["frontier"]], "o", "C0", 40, 3),
+        (
+            f"dominated (WER within {tol:g} pt of best)",
+            [r for r in rows if r["eligible"] and not r["frontier"]],
+            "o",
+            "0.6",
+            30,
+            2,
+        ),
+        (f"WER over {tol:g} pt above best", [r for r in rows if not r["eligible"]], "x", "C3", 30, 2),
     ]
-    for label, rs, style in groups:
+    for label, rs, marker, color, size, zorder in groups:
         if rs:
-            ax.scatter([r["wall_s"] for r in rs], [r["core_s"] for r in rs], label=label, **style)
+            xs, ys = [r["wall_s"] for r in rs], [r["core_s"] for r in rs]
+            ax.scatter(xs, ys, label=label, marker=marker, color=color, s=size, zorder=zorder)
     front = sorted((r for r in rows if r["frontier"]), key=lambda r: r["wall_s"])
     ax.plot([r["wall_s"] for r in front], [r["core_s"] for r in front], color="C0", lw=1, zorder=1)
     best = next((r for r in rows if r["shape"] == doc["recommended"]), None)
     if best:
-        ax.scatter([best["wall_s"]], [best["core_s"]], marker="*", s=260, facecolors="none", edgecolors="C1",
-                   linewidths=1.5, zorder=4, label=f"recommended: {best['shape']}")
+        ax.scatter(
+            [best["wall_s"]],
+            [best["core_s"]],
+            marker="*",
+            s=260,
+            facecolors="none",
+            edgecolors="C1",
+            linewidths=1.5,
+            zorder=4,
+            label=f"recommended: {best['shape']}",
+        )
     ax.set_xlabel("wall time of the transcribe stage (s)")
     ax.set_ylabel("core-seconds (wall x executors x cores)")
     s = doc["sample"]
-    ax.set_title(f"Cluster shapes: {len(s['calls'])} calls, {s['channel_audio_s'] / 60:.1f} min of channel audio "
-                 "(e=executors c=cores t=threads b=batch)", fontsize=8)
+    ax.set_title(
+        f"Cluster shapes: {len(s['calls'])} calls, {s['channel_audio_s'] / 60:.1f} min of channel audio "
+        "(e=executors c=cores t=threads b=batch)",
+        fontsize=8,
+    )
     ax.grid(alpha=0.3)
     ax.set_xlim(0, max(r["wall_s"] for r in rows) * 1.3)  # from 0: distances read as ratios; room for labels
     ax.set_ylim(0, max(r["core_s"] for r in rows) * 1.2)
@@ -338,25 +443,31 @@ def _label(ax, rows: list[dict]) -> None:
 
 
 def table(doc: dict) -> str:
-    head = (f"  {'shape':<12}{'exec x cores':>13}{'threads':>8}{'batch':>6}{'wall s':>8}{'core-s':>8}{'x-rt':>7}"
-            f"{'worker MB':>10}{'total MB':>9}{'WER':>7}")
+    head = (
+        f"  {'shape':<12}{'exec x cores':>13}{'threads':>8}{'batch':>6}{'wall s':>8}{'core-s':>8}{'x-rt':>7}"
+        f"{'worker MB':>10}{'total MB':>9}{'WER':>7}"
+    )
     lines = [head]
     for r in doc["shapes"]:
         mark = " <- recommended" if r["shape"] == doc["recommended"] else (" frontier" if r["frontier"] else "")
         wer = "-" if r["wer"] is None else f"{r['wer']:.1%}"
-        lines.append(f"  {r['shape']:<12}{r['executors']:>7} x {r['executor_cores']:<3}{r['cpu_threads']:>8}"
-                     f"{r['batch_size']:>6}{r['wall_s']:>8.1f}{r['core_s']:>8.1f}{r['xrealtime'] or 0:>7.1f}"
-                     f"{r['worker_peak_mb']:>10.0f}{r['memory_mb']:>9.0f}{wer:>7}{mark}")
+        lines.append(
+            f"  {r['shape']:<12}{r['executors']:>7} x {r['executor_cores']:<3}{r['cpu_threads']:>8}"
+            f"{r['batch_size']:>6}{r['wall_s']:>8.1f}{r['core_s']:>8.1f}{r['xrealtime'] or 0:>7.1f}"
+            f"{r['worker_peak_mb']:>10.0f}{r['memory_mb']:>9.0f}{wer:>7}{mark}"
+        )
     return "\n".join(lines)
 
 
 def summary(doc: dict) -> str:
     s = doc["sample"]
-    return (f"\nsample: {len(s['calls'])} calls, {s['channel_audio_s'] / 60:.2f} min of channel audio\n"
-            f"{table(doc)}\n\nfrontier (WER within {doc['wer_tolerance'] * 100:g} pt of best): "
-            f"{', '.join(doc['frontier']) or '-'}\nrecommended: {doc['recommended'] or '-'} (the cheapest frontier "
-            f"shape within {doc['time_slack']:.0%} of the fastest's wall time)\n"
-            f"results: {layout.sweep_json(doc['run'])}  plot: {layout.sweep_png(doc['run'])}")
+    return (
+        f"\nsample: {len(s['calls'])} calls, {s['channel_audio_s'] / 60:.2f} min of channel audio\n"
+        f"{table(doc)}\n\nfrontier (WER within {doc['wer_tolerance'] * 100:g} pt of best): "
+        f"{', '.join(doc['frontier']) or '-'}\nrecommended: {doc['recommended'] or '-'} (the cheapest frontier "
+        f"shape within {doc['time_slack']:.0%} of the fastest's wall time)\n"
+        f"results: {layout.sweep_json(doc['run'])}  plot: {layout.sweep_png(doc['run'])}"
+    )
 
 
 # -- without Airflow ----------------------------------------------------------------------------------------------
@@ -364,9 +475,21 @@ class SweepError(RuntimeError):
     """A shape's (or the preprocess's) Spark application failed."""
 
 
-def run_local(input_uri: str, out: str, refs: str, *, grid, sample: int = 2, wer_tolerance: float = WER_TOLERANCE,
-              executor_memory: str = "4g", driver_memory: str = "2g", model="", beam_size="", compute_type="",
-              log=lambda msg: print(msg, flush=True)) -> dict:
+def run_local(
+    input_uri: str,
+    out: str,
+    refs: str,
+    *,
+    grid,
+    sample: int = 2,
+    wer_tolerance: float = WER_TOLERANCE,
+    executor_memory: str = "4g",
+    driver_memory: str = "2g",
+    model="",
+    beam_size="",
+    compute_type="",
+    log=lambda msg: print(msg, flush=True),
+) -> dict:
     """The sweep without Airflow: each step as its own `spark-submit --master local[N]`, as the operator's local
     backend runs it (the same argv and conf builders), then the same report."""
     from . import spark
@@ -377,15 +500,24 @@ def run_local(input_uri: str, out: str, refs: str, *, grid, sample: int = 2, wer
     s = take_sample(input_uri, run, refs, sample)
     log(f"sample: {len(s['calls'])} files with references -> {s['audio']}")
     log("preprocess ...")
-    _submit(["stage", "preprocess", "--input", s["audio"], "--out", run],
-            ClusterShape(1, spark.local_cores(), "2g", driver_memory), {}, "preprocess")
+    _submit(
+        ["stage", "preprocess", "--input", s["audio"], "--out", run],
+        ClusterShape(1, spark.local_cores(), "2g", driver_memory),
+        {},
+        "preprocess",
+    )
     for i, shape in enumerate(shapes, 1):
-        _submit(stage_args(run, shape, model, beam_size, compute_type),
-                ClusterShape(shape.executors, shape.executor_cores, executor_memory, driver_memory),
-                shape.spark_conf(), shape.id)
+        _submit(
+            stage_args(run, shape, model, beam_size, compute_type),
+            ClusterShape(shape.executors, shape.executor_cores, executor_memory, driver_memory),
+            shape.spark_conf(),
+            shape.id,
+        )
         stats = json.loads(storage.read_bytes(layout.transcribe_stats(layout.shape_run(run, shape.id))))
-        log(f"[{i}/{len(shapes)}] {shape.id}: transcribe {stats['wall_s']:.1f}s on {stats['workers']} worker(s) x "
-            f"{stats['cpu_threads']} thread(s)")
+        log(
+            f"[{i}/{len(shapes)}] {shape.id}: transcribe {stats['wall_s']:.1f}s on {stats['workers']} worker(s) x "
+            f"{stats['cpu_threads']} thread(s)"
+        )
     return report(run, grid, wer_tolerance)
 
 
@@ -393,11 +525,16 @@ def _submit(args: list[str], cluster, conf: dict[str, str], name: str) -> None:
     from .cluster import specs
 
     cmd = specs.spark_submit_command(
-        specs.app_file(), specs.drop_empty_options(args), master=specs.local_master(cluster),
-        conf=specs.local_spark_conf(cluster, conf), name=f"airwave-sweep-{name}",
-        spark_submit=specs.spark_submit_path())
-    r = subprocess.run(cmd, env=specs.local_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                       errors="replace")
+        specs.app_file(),
+        specs.drop_empty_options(args),
+        master=specs.local_master(cluster),
+        conf=specs.local_spark_conf(cluster, conf),
+        name=f"airwave-sweep-{name}",
+        spark_submit=specs.spark_submit_path(),
+    )
+    r = subprocess.run(
+        cmd, env=specs.local_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+    )
     if r.returncode != 0:
         raise SweepError(f"{name}: spark-submit exited with {r.returncode}\n{r.stdout[-4000:]}")
 
@@ -408,9 +545,19 @@ def main(a) -> int:
         doc = report(a.run, a.grid, a.wer_tolerance)
     else:
         try:
-            doc = run_local(a.input, a.out, a.refs, grid=a.grid, sample=a.sample, wer_tolerance=a.wer_tolerance,
-                            executor_memory=a.executor_memory, driver_memory=a.driver_memory, model=a.model,
-                            beam_size=a.beam_size, compute_type=a.compute_type)
+            doc = run_local(
+                a.input,
+                a.out,
+                a.refs,
+                grid=a.grid,
+                sample=a.sample,
+                wer_tolerance=a.wer_tolerance,
+                executor_memory=a.executor_memory,
+                driver_memory=a.driver_memory,
+                model=a.model,
+                beam_size=a.beam_size,
+                compute_type=a.compute_type,
+            )
         except SweepError as e:
             print(f"airwave: error: {e}", file=sys.stderr, flush=True)
             return 1

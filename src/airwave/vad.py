@@ -1,4 +1,5 @@
 """Speech detection (Silero VAD, shipped with faster-whisper) and packing of speech into <=30 s chunks. Pure."""
+
 from __future__ import annotations
 
 import bisect
@@ -34,8 +35,9 @@ class Chunk:
 
 def speech_regions(audio: np.ndarray, min_silence_ms: int = 160, pad_ms: int = 200) -> list[tuple[int, int]]:
     """Sample ranges holding speech. Short silences split regions so packing can cut between words."""
-    return whisper.speech_timestamps(audio, sample_rate=SAMPLE_RATE, max_speech_s=MAX_CHUNK_S,
-                                     min_silence_ms=min_silence_ms, pad_ms=pad_ms)
+    return whisper.speech_timestamps(
+        audio, sample_rate=SAMPLE_RATE, max_speech_s=MAX_CHUNK_S, min_silence_ms=min_silence_ms, pad_ms=pad_ms
+    )
 
 
 def pack(audio: np.ndarray, regions: list[tuple[int, int]], max_s: float = MAX_CHUNK_S) -> list[Chunk]:
@@ -55,15 +57,18 @@ def pack(audio: np.ndarray, regions: list[tuple[int, int]], max_s: float = MAX_C
             size = 0
         groups[-1].append((s, e))
         size += e - s
-    return [Chunk(np.concatenate([audio[s:e] for s, e in g]), [(s / SAMPLE_RATE, e / SAMPLE_RATE) for s, e in g])
-            for g in groups]
+    return [
+        Chunk(np.concatenate([audio[s:e] for s, e in g]), [(s / SAMPLE_RATE, e / SAMPLE_RATE) for s, e in g])
+        for g in groups
+    ]
 
 
 TURN_GAP_S = 1.0  # a pause longer than this ends a turn even when the other side says nothing
 
 
-def turns(channel_regions: list[list[tuple[int, int]]], max_gap_s: float = TURN_GAP_S,
-          max_s: float = MAX_CHUNK_S) -> list[list[tuple[int, int]]]:
+def turns(
+    channel_regions: list[list[tuple[int, int]]], max_gap_s: float = TURN_GAP_S, max_s: float = MAX_CHUNK_S
+) -> list[list[tuple[int, int]]]:
     """Join each channel's speech regions into turns: consecutive regions of one speaker separated by a short pause
     in which no other channel speaks. VAD splits at every short silence (commas, breaths); a cue is cut at region
     boundaries (split_at_regions), so without this one sentence would read as several cues. A turn stays within
@@ -88,7 +93,7 @@ def turns(channel_regions: list[list[tuple[int, int]]], max_gap_s: float = TURN_
 def chunk_call(channels: list[np.ndarray], max_s: float = MAX_CHUNK_S) -> list[list[Chunk]]:
     """Each channel's speech, as turns packed into chunks of <= `max_s` seconds: one chunk list per channel."""
     regions = turns([speech_regions(a) for a in channels], max_s=max_s)
-    return [pack(a, r, max_s) for a, r in zip(channels, regions)]
+    return [pack(a, r, max_s) for a, r in zip(channels, regions, strict=False)]
 
 
 def chunk_channel(audio: np.ndarray, max_s: float = MAX_CHUNK_S) -> list[Chunk]:

@@ -7,6 +7,7 @@ get_suppressed_tokens, the feature extractor, pad_or_trim, the VAD, and a replac
 tests/test_whisper_compat.py fails on any other version, and on a change to these: re-check this module on a bump.
 faster-whisper is imported inside the functions so that the driver (which never decodes) does not load it.
 """
+
 from __future__ import annotations
 
 import functools
@@ -27,8 +28,9 @@ def load_model(path: str, *, device: str, compute_type: str, cpu_threads: int, e
     at a time instead of on the whole batch (the caller knows when that is faster)."""
     from faster_whisper import WhisperModel
 
-    model = WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=cpu_threads, num_workers=1,
-                         local_files_only=True)
+    model = WhisperModel(
+        path, device=device, compute_type=compute_type, cpu_threads=cpu_threads, num_workers=1, local_files_only=True
+    )
     if encode_per_window:
         # BatchedInferencePipeline calls model.encode(features) with the batch's features; replace it per instance.
         model.encode = functools.partial(_encode_each, model.model)
@@ -39,8 +41,10 @@ def _encode_each(ct2_model, features: np.ndarray):
     import ctranslate2
 
     features = features[None] if features.ndim == 2 else features
-    outs = [np.asarray(ct2_model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(f[None])),
-                                        to_cpu=False)) for f in features]
+    outs = [
+        np.asarray(ct2_model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(f[None])), to_cpu=False))
+        for f in features
+    ]
     return ctranslate2.StorageView.from_array(np.concatenate(outs))
 
 
@@ -61,13 +65,32 @@ def option_values(beam_size: int, suppress_tokens) -> dict[str, Any]:
     its defaults, except our own choices (tests/test_whisper_compat.py holds the list): no VAD (the chunks come from
     the preprocess stage), English, temperature 0 only, timestamps and word timings on."""
     return dict(
-        beam_size=beam_size, best_of=5, patience=1, length_penalty=1, repetition_penalty=1, no_repeat_ngram_size=0,
-        log_prob_threshold=-1.0, no_speech_threshold=0.6, compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD,
-        condition_on_previous_text=False, prompt_reset_on_temperature=0.5, temperatures=[0.0], initial_prompt=None,
-        prefix=None, suppress_blank=True, suppress_tokens=suppress_tokens, without_timestamps=False,
-        max_initial_timestamp=0.0, word_timestamps=True, prepend_punctuations="\"'“¿([{-",
-        append_punctuations="\"'.。,，!！?？:：”)]}、", multilingual=False, max_new_tokens=None, clip_timestamps=None,
-        hallucination_silence_threshold=None, hotwords=None,
+        beam_size=beam_size,
+        best_of=5,
+        patience=1,
+        length_penalty=1,
+        repetition_penalty=1,
+        no_repeat_ngram_size=0,
+        log_prob_threshold=-1.0,
+        no_speech_threshold=0.6,
+        compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD,
+        condition_on_previous_text=False,
+        prompt_reset_on_temperature=0.5,
+        temperatures=[0.0],
+        initial_prompt=None,
+        prefix=None,
+        suppress_blank=True,
+        suppress_tokens=suppress_tokens,
+        without_timestamps=False,
+        max_initial_timestamp=0.0,
+        word_timestamps=True,
+        prepend_punctuations="\"'“¿([{-",
+        append_punctuations="\"'.。,，!！?？:：”)]}、",
+        multilingual=False,
+        max_new_tokens=None,
+        clip_timestamps=None,
+        hallucination_silence_threshold=None,
+        hotwords=None,
     )
 
 
@@ -89,28 +112,53 @@ class BatchDecoder:
         meta = [{"offset": 0.0, "duration": d, "segments": []} for d in durations]
         self.pipe.last_speech_timestamp = 0.0  # a heuristic for the first word after a pause: batches are independent
         out = self.pipe.forward(features, self.tokenizer, meta, replace(self.options, max_new_tokens=max_new_tokens))
-        return [[Segment(start=float(s["start"]), end=float(s["end"]), text=s["text"],
-                         avg_logprob=float(s["avg_logprob"]), no_speech_prob=float(s["no_speech_prob"]),
-                         words=tuple(Word(float(w["start"]), float(w["end"]), w["word"])
-                                     for w in s.get("words") or []),
-                         compression_ratio=s["compression_ratio"]) for s in segs] for segs in out]
+        return [
+            [
+                Segment(
+                    start=float(s["start"]),
+                    end=float(s["end"]),
+                    text=s["text"],
+                    avg_logprob=float(s["avg_logprob"]),
+                    no_speech_prob=float(s["no_speech_prob"]),
+                    words=tuple(Word(float(w["start"]), float(w["end"]), w["word"]) for w in s.get("words") or []),
+                    compression_ratio=s["compression_ratio"],
+                )
+                for s in segs
+            ]
+            for segs in out
+        ]
 
 
 def transcribe_alone(model, audio: np.ndarray, beam_size: int) -> list[Segment]:
     """One clip through WhisperModel.transcribe (sequential decoding, no VAD), English, temperature 0, word timings."""
-    segs, _ = model.transcribe(audio, language="en", beam_size=beam_size, temperature=0.0, vad_filter=False,
-                               condition_on_previous_text=False, word_timestamps=True)
-    return [Segment(start=float(s.start), end=float(s.end), text=s.text, avg_logprob=float(s.avg_logprob),
-                    no_speech_prob=float(s.no_speech_prob), compression_ratio=s.compression_ratio,
-                    words=tuple(Word(float(w.start), float(w.end), w.word) for w in s.words or []))
-            for s in segs]
+    segs, _ = model.transcribe(
+        audio,
+        language="en",
+        beam_size=beam_size,
+        temperature=0.0,
+        vad_filter=False,
+        condition_on_previous_text=False,
+        word_timestamps=True,
+    )
+    return [
+        Segment(
+            start=float(s.start),
+            end=float(s.end),
+            text=s.text,
+            avg_logprob=float(s.avg_logprob),
+            no_speech_prob=float(s.no_speech_prob),
+            compression_ratio=s.compression_ratio,
+            words=tuple(Word(float(w.start), float(w.end), w.word) for w in s.words or []),
+        )
+        for s in segs
+    ]
 
 
-def speech_timestamps(audio: np.ndarray, *, sample_rate: int, max_speech_s: float, min_silence_ms: int,
-                      pad_ms: int) -> list[tuple[int, int]]:
+def speech_timestamps(
+    audio: np.ndarray, *, sample_rate: int, max_speech_s: float, min_silence_ms: int, pad_ms: int
+) -> list[tuple[int, int]]:
     """Silero VAD (shipped with faster-whisper): sample ranges holding speech."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    opts = VadOptions(max_speech_duration_s=max_speech_s, min_silence_duration_ms=min_silence_ms,
-                      speech_pad_ms=pad_ms)
+    opts = VadOptions(max_speech_duration_s=max_speech_s, min_silence_duration_ms=min_silence_ms, speech_pad_ms=pad_ms)
     return [(r["start"], r["end"]) for r in get_speech_timestamps(audio, opts, sampling_rate=sample_rate)]

@@ -4,6 +4,7 @@ resource) both work; there is no auth, so it is for the sandbox only.
 
     python3 server.py --root /srv/git --port 8080 --repo dags.git
 """
+
 import argparse
 import os
 import subprocess
@@ -82,7 +83,7 @@ class GitHandler(BaseHTTPRequestHandler):
     do_GET = do_POST = _cgi
 
     def log_message(self, fmt, *args):  # one line per request on stdout (kubectl logs)
-        sys.stdout.write("%s %s\n" % (self.address_string(), fmt % args))
+        sys.stdout.write(f"{self.address_string()} {fmt % args}\n")
         sys.stdout.flush()
 
 

@@ -1,4 +1,5 @@
 """The pure builders: golden spark-submit argv, Spark conf and pod specs, plus the rules they must keep."""
+
 import json
 import re
 from pathlib import Path
@@ -14,14 +15,16 @@ PREFIX = specs.pod_name_prefix("transcribe", "manual__2026-01-01T00:00:00+00:00"
 
 
 def k8s_conf(**kw):
-    return specs.kubernetes_spark_conf(app_name="airwave-asr-pipeline-transcribe", shape=SHAPE,
-                                       pod_name_prefix=PREFIX, **kw)
+    return specs.kubernetes_spark_conf(
+        app_name="airwave-asr-pipeline-transcribe", shape=SHAPE, pod_name_prefix=PREFIX, **kw
+    )
 
 
 def driver_pod(template=None):
     template_file = specs.EXECUTOR_TEMPLATE_RUNTIME_PATH if template else None
-    args = specs.driver_container_args(k8s_conf(executor_pod_template_file=template_file), APP_ARGS,
-                                       app_name="airwave-asr-pipeline-transcribe")
+    args = specs.driver_container_args(
+        k8s_conf(executor_pod_template_file=template_file), APP_ARGS, app_name="airwave-asr-pipeline-transcribe"
+    )
     return specs.driver_pod_spec(args=args, shape=SHAPE, executor_pod_template=template)
 
 
@@ -34,12 +37,15 @@ GPU_TEMPLATE = specs.executor_pod_template(
 
 def test_local_spark_submit_golden(golden):
     cmd = specs.spark_submit_command(
-        "/app/airwave/__main__.py", APP_ARGS, master=specs.local_master(SHAPE),
-        conf=specs.local_spark_conf(SHAPE, {"spark.task.cpus": "2"}), name="airwave-asr-pipeline-transcribe",
+        "/app/airwave/__main__.py",
+        APP_ARGS,
+        master=specs.local_master(SHAPE),
+        conf=specs.local_spark_conf(SHAPE, {"spark.task.cpus": "2"}),
+        name="airwave-asr-pipeline-transcribe",
     )
     golden("local_spark_submit", cmd)
     assert cmd[:3] == ["spark-submit", "--master", "local[6,4]"]  # 2 executors x 3 cores as threads
-    assert cmd[-len(APP_ARGS) - 1:] == ["/app/airwave/__main__.py", *APP_ARGS]  # app, then its args, last
+    assert cmd[-len(APP_ARGS) - 1 :] == ["/app/airwave/__main__.py", *APP_ARGS]  # app, then its args, last
 
 
 def test_kubernetes_conf_golden(golden):
@@ -63,8 +69,11 @@ def test_kubernetes_conf_matches_stack():
     for env, key in s["minio"]["credentials_keys"].items():
         assert conf[f"spark.kubernetes.executor.secretKeyRef.{env}"] == f"{s['minio']['credentials_secret']}:{key}"
     # Shape, client-mode identity and ownership.
-    assert (conf["spark.executor.instances"], conf["spark.executor.cores"], conf["spark.executor.memory"]) == \
-        ("2", "3", "4g")
+    assert (conf["spark.executor.instances"], conf["spark.executor.cores"], conf["spark.executor.memory"]) == (
+        "2",
+        "3",
+        "4g",
+    )
     assert conf["spark.kubernetes.driver.pod.name"] == "$(POD_NAME)"
     assert conf["spark.driver.host"] == "$(POD_IP)"
     assert k8s_conf(extra={"spark.executor.memory": "8g"})["spark.executor.memory"] == "8g"  # extra wins
@@ -79,7 +88,7 @@ def test_driver_pod_wiring():
     assert c["name"] == "base" and "command" not in c  # keep the image entrypoint (tini)
     assert c["args"][:4] == ["python3", "-m", "airwave.cluster.driver", "spark-submit"]
     assert specs.APP_PLACEHOLDER in c["args"]
-    assert c["args"][-len(APP_ARGS):] == APP_ARGS
+    assert c["args"][-len(APP_ARGS) :] == APP_ARGS
     env = {e["name"]: e for e in c["env"]}
     used = set(re.findall(r"\$\((\w+)\)", " ".join(c["args"])))
     assert used == {"POD_IP", "POD_NAME"} and used <= env.keys()
@@ -107,8 +116,10 @@ def test_gpu_template_travels_in_env_and_conf_points_at_it():
     env = {e["name"]: e.get("value") for e in c["env"]}
     assert json.loads(env[specs.EXECUTOR_TEMPLATE_ENV]) == GPU_TEMPLATE
     assert f"spark.kubernetes.executor.podTemplateFile={specs.EXECUTOR_TEMPLATE_RUNTIME_PATH}" in c["args"]
-    assert GPU_TEMPLATE["spec"]["containers"][0]["name"] == \
-        k8s_conf()["spark.kubernetes.executor.podTemplateContainerName"]
+    assert (
+        GPU_TEMPLATE["spec"]["containers"][0]["name"]
+        == k8s_conf()["spark.kubernetes.executor.podTemplateContainerName"]
+    )
 
 
 def test_driver_entrypoint_resolves_app_and_writes_template(tmp_path):
@@ -126,9 +137,17 @@ def test_driver_entrypoint_resolves_app_and_writes_template(tmp_path):
 
 
 def test_driver_log_line_masks_credentials():
-    argv = ["spark-submit", "--conf", "spark.executorEnv.AWS_SECRET_ACCESS_KEY=s3cr3t",
-            "--conf", "spark.executorEnv.AWS_ACCESS_KEY_ID=AKIAX", "--conf", "spark.executorEnv.AWS_REGION=eu-west-1",
-            "--conf", "spark.kubernetes.executor.secretKeyRef.AWS_ACCESS_KEY_ID=minio-credentials:AWS_ACCESS_KEY_ID"]
+    argv = [
+        "spark-submit",
+        "--conf",
+        "spark.executorEnv.AWS_SECRET_ACCESS_KEY=s3cr3t",
+        "--conf",
+        "spark.executorEnv.AWS_ACCESS_KEY_ID=AKIAX",
+        "--conf",
+        "spark.executorEnv.AWS_REGION=eu-west-1",
+        "--conf",
+        "spark.kubernetes.executor.secretKeyRef.AWS_ACCESS_KEY_ID=minio-credentials:AWS_ACCESS_KEY_ID",
+    ]
     shown = " ".join(driver.shown(argv))
     assert "s3cr3t" not in shown and "AKIAX" not in shown
     assert "AWS_REGION=eu-west-1" in shown and "=minio-credentials:AWS_ACCESS_KEY_ID" in shown  # a Secret's name
@@ -145,8 +164,12 @@ def test_pod_name_prefix_is_valid_and_unique_per_try():
 
 def test_safe_run_id_and_empty_options():
     assert specs.safe_run_id("manual__2026-11-28T20:39:54.375447+00:00") == "manual__2026-11-28T20_39_54.375447_00_00"
-    assert specs.drop_empty_options(["stage", "transcribe", "--model", "", "--beam-size", "5", "--x", "None"]) == \
-        ["stage", "transcribe", "--beam-size", "5"]
+    assert specs.drop_empty_options(["stage", "transcribe", "--model", "", "--beam-size", "5", "--x", "None"]) == [
+        "stage",
+        "transcribe",
+        "--beam-size",
+        "5",
+    ]
     assert specs.drop_empty_options(["--flag", "--out", "o"]) == ["--flag", "--out", "o"]
 
 
@@ -210,13 +233,17 @@ def test_kubernetes_with_real_s3_has_no_minio_and_hands_over_region_and_keys():
 def test_s3_compatible_store_keeps_its_endpoint_path_style():
     other = specs.ObjectStore(endpoint="https://s3.example.net", region="auto")
     conf = k8s_conf(store=other)
-    assert conf["spark.hadoop.fs.s3a.endpoint"] == conf["spark.executorEnv.AWS_ENDPOINT_URL"] == "https://s3.example.net"
+    assert (
+        conf["spark.hadoop.fs.s3a.endpoint"] == conf["spark.executorEnv.AWS_ENDPOINT_URL"] == "https://s3.example.net"
+    )
     assert conf["spark.hadoop.fs.s3a.path.style.access"] == "true"
     # No keys: none handed over, Hadoop's default chain (an instance profile, IRSA) instead of the env provider.
     assert "spark.hadoop.fs.s3a.aws.credentials.provider" not in conf
     assert not any("AWS_ACCESS_KEY_ID" in k for k in conf)
-    env = {e["name"]: e.get("value") for e in specs.driver_pod_spec(args=[], shape=SHAPE, store=other)["spec"]
-           ["containers"][0]["env"]}
+    env = {
+        e["name"]: e.get("value")
+        for e in specs.driver_pod_spec(args=[], shape=SHAPE, store=other)["spec"]["containers"][0]["env"]
+    }
     assert env["AWS_ENDPOINT_URL"] == "https://s3.example.net" and "AWS_ACCESS_KEY_ID" not in env
 
 
@@ -231,6 +258,9 @@ def test_local_with_real_s3_replaces_the_workers_minio(monkeypatch):
     assert "s3cr3t" not in json.dumps(conf)  # keys travel in the environment, not in spark-submit's argv
     env = specs.local_env(store=AWS)
     assert "AWS_ENDPOINT_URL" not in env and "AWS_SESSION_TOKEN" not in env
-    assert (env["AWS_REGION"], env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == \
-        ("eu-west-1", "AKIAEXAMPLE", "s3cr3t/value")
+    assert (env["AWS_REGION"], env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == (
+        "eu-west-1",
+        "AKIAEXAMPLE",
+        "s3cr3t/value",
+    )
     assert specs.local_env()["AWS_ENDPOINT_URL"] == "http://minio:9000"  # no store: the worker's own

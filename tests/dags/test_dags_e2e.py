@@ -3,11 +3,12 @@
 asr_pipeline runs the real stages (Spark local mode, the real model) on sample_data via the demo script; the
 retention and sampling DAGs run on temporary stores.
 """
+
 import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,14 +24,16 @@ pytestmark = pytest.mark.slow
 def airflow_env(tmp_path_factory):
     base = tmp_path_factory.mktemp("airflow-e2e")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRWAVE_"))}
-    env.update({
-        "AIRFLOW_HOME": str(base / "home"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRWAVE_RUNS_BASE": str(base / "out"),
-        "AIRWAVE_SPARK_BACKEND": "local",
-        "VENV_BIN": str(BIN),
-    })
+    env.update(
+        {
+            "AIRFLOW_HOME": str(base / "home"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRWAVE_RUNS_BASE": str(base / "out"),
+            "AIRWAVE_SPARK_BACKEND": "local",
+            "VENV_BIN": str(BIN),
+        }
+    )
     r = subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     env["_BASE"] = str(base)
@@ -38,8 +41,13 @@ def airflow_env(tmp_path_factory):
 
 
 def dags_test(env, dag_id, conf, *extra, timeout=300):
-    r = subprocess.run([str(BIN / "airflow"), "dags", "test", dag_id, *extra, "-c", json.dumps(conf)],
-                       env=env, capture_output=True, text=True, timeout=timeout)
+    r = subprocess.run(
+        [str(BIN / "airflow"), "dags", "test", dag_id, *extra, "-c", json.dumps(conf)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     log = r.stdout + r.stderr
     assert r.returncode == 0 and "state=success" in log, log[-5000:]
     return log
@@ -47,8 +55,9 @@ def dags_test(env, dag_id, conf, *extra, timeout=300):
 
 def test_asr_pipeline_through_airflow_on_sample_data(airflow_env):
     """`make demo`'s script: the whole pipeline as an Airflow DAG run; check the transcripts it produced."""
-    r = subprocess.run([str(ROOT / "hack" / "airflow-demo.sh")], env=airflow_env, capture_output=True, text=True,
-                       timeout=900)
+    r = subprocess.run(
+        [str(ROOT / "hack" / "airflow-demo.sh")], env=airflow_env, capture_output=True, text=True, timeout=900
+    )
     assert r.returncode == 0, (r.stdout + r.stderr)[-6000:]
     runs = list((Path(airflow_env["_BASE"]) / "out" / "runs").iterdir())
     assert len(runs) == 1 and runs[0].name.startswith("manual__") and ":" not in runs[0].name
@@ -80,8 +89,12 @@ def test_spark_shape_sweep_dag_writes_a_frontier(airflow_env):
     from airwave.cluster.specs import stack
 
     a = stack()["airflow"]
-    r = subprocess.run([str(BIN / "airflow"), "pools", "set", a["spark_pool"], str(a["spark_pool_slots"]), "Spark"],
-                       env=airflow_env, capture_output=True, text=True)
+    r = subprocess.run(
+        [str(BIN / "airflow"), "pools", "set", a["spark_pool"], str(a["spark_pool_slots"]), "Spark"],
+        env=airflow_env,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     grid = {"executors": [1], "executor_cores": [2], "cpu_threads": [1, 2], "batch_size": [8]}
     log = dags_test(airflow_env, "spark_shape_sweep", {"sample_files": 1, "grid": grid}, timeout=600)
@@ -101,8 +114,13 @@ def test_spark_shape_sweep_dag_writes_a_frontier(airflow_env):
 
 def test_a_bad_grid_fails_the_sweep_before_any_spark_task(airflow_env):
     grid = {"executors": [1], "executor_cores": [1], "cpu_threads": [2], "batch_size": [8]}
-    r = subprocess.run([str(BIN / "airflow"), "dags", "test", "spark_shape_sweep", "-c", json.dumps({"grid": grid})],
-                       env=airflow_env, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [str(BIN / "airflow"), "dags", "test", "spark_shape_sweep", "-c", json.dumps({"grid": grid})],
+        env=airflow_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     log = r.stdout + r.stderr
     assert r.returncode != 0 and "DagRun failed" in log, log[-3000:]
     assert "AirflowFailException: bad setting: grid has no valid shape" in log, log[-3000:]
@@ -110,7 +128,7 @@ def test_a_bad_grid_fails_the_sweep_before_any_spark_task(airflow_env):
 
 
 def test_audio_retention_dag(airflow_env, tmp_path):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     store = tmp_path / "raw"
     for rel, age in {"a/old.wav": 40, "a/new.wav": 1, "b/older.flac": 400}.items():
         p = store / rel
@@ -134,31 +152,46 @@ def test_audio_retention_dag(airflow_env, tmp_path):
 
 def test_production_sampling_dag(airflow_env, tmp_path):
     # A manual run at 11:30 covers the last complete hour, [10:00, 11:00).
-    logical = datetime(2026, 6, 1, 11, 30, tzinfo=timezone.utc)
+    logical = datetime(2026, 6, 1, 11, 30, tzinfo=UTC)
     src, dest = tmp_path / "raw", tmp_path / "eval"
-    for rel, when in {"in1.wav": logical - timedelta(minutes=60), "in2.mp3": logical - timedelta(minutes=45),
-                      "before.wav": logical - timedelta(hours=2)}.items():
+    for rel, when in {
+        "in1.wav": logical - timedelta(minutes=60),
+        "in2.mp3": logical - timedelta(minutes=45),
+        "before.wav": logical - timedelta(hours=2),
+    }.items():
         src.mkdir(exist_ok=True)
         (src / rel).write_bytes(rel.encode())
         os.utime(src / rel, (when.timestamp(), when.timestamp()))
-    dags_test(airflow_env, "production_sampling", {"source": str(src), "dest": str(dest), "rate": 1.0},
-              logical.isoformat())
+    dags_test(
+        airflow_env, "production_sampling", {"source": str(src), "dest": str(dest), "rate": 1.0}, logical.isoformat()
+    )
     assert sorted(p.name for p in dest.glob("*.*")) == ["in1.wav", "in2.mp3"]
     (manifest,) = (dest / "_samples").glob("*.json")
     assert manifest.name == "20260601T100000-20260601T110000.json"
     assert json.loads(manifest.read_text())["arrived"] == 2
 
 
-@pytest.mark.parametrize("conf, says", [
-    ({"roles": "left=agent;right=customer"}, "separate mappings with ','"),
-    ({"transcribe_cluster": {"executors": 1, "executor_cores": 2, "executor_memory": "4g"}}, "missing driver_memory"),
-    ({"input": "/nonexistent/calls"}, "no such folder"),
-])
+@pytest.mark.parametrize(
+    "conf, says",
+    [
+        ({"roles": "left=agent;right=customer"}, "separate mappings with ','"),
+        (
+            {"transcribe_cluster": {"executors": 1, "executor_cores": 2, "executor_memory": "4g"}},
+            "missing driver_memory",
+        ),
+        ({"input": "/nonexistent/calls"}, "no such folder"),
+    ],
+)
 def test_bad_settings_fail_the_run_at_once_before_any_spark_task(airflow_env, conf, says):
     runs = Path(airflow_env["_BASE"]) / "out" / "runs"
     before = set(runs.glob("*")) if runs.exists() else set()
-    r = subprocess.run([str(BIN / "airflow"), "dags", "test", "asr_pipeline", "-c", json.dumps(conf)],
-                       env=airflow_env, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [str(BIN / "airflow"), "dags", "test", "asr_pipeline", "-c", json.dumps(conf)],
+        env=airflow_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     log = r.stdout + r.stderr
     assert r.returncode != 0 and "DagRun failed" in log, log[-3000:]
     assert "AirflowFailException: bad setting: " in log and says in log, log[-3000:]

@@ -1,5 +1,6 @@
 """Every input accounted for, on local files (the MinIO half is in tests/stack/test_minio.py): awkward names, files
 over the size limit, bad settings that fail before Spark starts, and stages killed half-way."""
+
 from __future__ import annotations
 
 import json
@@ -18,13 +19,19 @@ from testlib import ROOT, SAMPLE
 
 
 def airwave(*args, timeout=600, env=None, **kw):
-    return subprocess.run([sys.executable, "-m", "airwave", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})}, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "airwave", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        **kw,
+    )
 
 
 def transcripts(calls: Path) -> dict[str, dict]:
-    return {p.relative_to(calls).as_posix()[:-len(".json")]: json.loads(p.read_text())
-            for p in calls.rglob("*.json")}
+    return {p.relative_to(calls).as_posix()[: -len(".json")]: json.loads(p.read_text()) for p in calls.rglob("*.json")}
 
 
 @pytest.mark.slow
@@ -58,8 +65,10 @@ BAD = {  # args -> what the message must say
     "input only sidecars": (lambda t: [str(t / "sidecars")], "holds no audio: all its 2 files match the exclude"),
     "refs missing": (lambda t: [str(SAMPLE), "--refs", str(t / "no.json")], "refs .*no such file"),
     "refs not json": (lambda t: [str(SAMPLE), "--refs", _refs(t, "{calls: 1")], "not valid JSON"),
-    "refs wrong shape": (lambda t: [str(SAMPLE), "--refs", _refs(
-        t, '{"schema": "airwave.references/v1", "calls": {"a.wav": "hello"}}')], "call 'a.wav' needs \"channels\""),
+    "refs wrong shape": (
+        lambda t: [str(SAMPLE), "--refs", _refs(t, '{"schema": "airwave.references/v1", "calls": {"a.wav": "hello"}}')],
+        "call 'a.wav' needs \"channels\"",
+    ),
     "roles with ;": (lambda t: [str(SAMPLE), "--roles", "left=agent;right=customer"], "separate mappings with ','"),
     "roles twice": (lambda t: [str(SAMPLE), "--roles", "left=agent,0=customer"], "channel '0' is mapped twice"),
     "roles unknown channel": (lambda t: [str(SAMPLE), "--roles", "center=agent"], "unknown channel 'center'"),
@@ -106,8 +115,12 @@ def test_listing_follows_folder_links_once_and_names_what_it_cannot_read(tmp_pat
     (inp / "gone.wav").symlink_to(tmp_path / "deleted.wav")
     os.mkfifo(inp / "pipe.wav")  # reading it would block forever
     got = {storage.relative(e.uri, str(inp)): (e.size, e.reason) for e in storage.list_inputs(str(inp))}
-    assert got == {"sub/a.wav": (1, ""), "linked/b.wav": (2, ""), "gone.wav": (0, "unreadable"),
-                   "pipe.wav": (0, "unreadable")}
+    assert got == {
+        "sub/a.wav": (1, ""),
+        "linked/b.wav": (2, ""),
+        "gone.wav": (0, "unreadable"),
+        "pipe.wav": (0, "unreadable"),
+    }
 
 
 def test_a_stage_fails_the_same_way(tmp_path):
@@ -133,14 +146,24 @@ def test_postprocess_killed_mid_write_leaves_nothing_that_looks_complete(tmp_pat
     done = transcripts(out / "calls")
     assert (out / "report.json").exists() and (out / "calls" / "_SUCCESS").exists()
 
-    for attempt in range(3):  # SIGKILL as soon as the first transcript is written; retry if the stage won the race
-        proc = subprocess.Popen([sys.executable, "-m", "airwave", "stage", "postprocess", "--out", str(out)],
-                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
+    for _attempt in range(3):  # SIGKILL as soon as the first transcript is written; retry if the stage won the race
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "airwave", "stage", "postprocess", "--out", str(out)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
-            _wait_for(lambda: any(p.suffix in (".json", ".srt", ".vtt") for p in (out / "calls").rglob("*"))
-                      if (out / "calls").exists() and not (out / "calls" / "_SUCCESS").exists() else False,
-                      120, "postprocess to start writing")
+            _wait_for(
+                lambda: (
+                    any(p.suffix in (".json", ".srt", ".vtt") for p in (out / "calls").rglob("*"))
+                    if (out / "calls").exists() and not (out / "calls" / "_SUCCESS").exists()
+                    else False
+                ),
+                120,
+                "postprocess to start writing",
+            )
         finally:
             os.killpg(proc.pid, signal.SIGKILL)  # the driver, its JVM and every Python worker, mid-write
             proc.wait()
@@ -169,8 +192,14 @@ def test_postprocess_killed_mid_write_leaves_nothing_that_looks_complete(tmp_pat
 def test_a_crashed_python_worker_is_retried_not_fatal(tmp_path):
     """local[N,F]: a Python worker killed mid-transcribe costs one task attempt, not the run."""
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "airwave", "run", str(SAMPLE), "--out", str(out)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "airwave", "run", str(SAMPLE), "--out", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     killed = []
     try:
         for line in proc.stdout:
@@ -178,8 +207,7 @@ def test_a_crashed_python_worker_is_retried_not_fatal(tmp_path):
                 break
 
         def workers():
-            r = subprocess.run(["pgrep", "-s", str(proc.pid), "-f", "pyspark.daemon"], capture_output=True,
-                               text=True)
+            r = subprocess.run(["pgrep", "-s", str(proc.pid), "-f", "pyspark.daemon"], capture_output=True, text=True)
             pids = [int(p) for p in r.stdout.split()]
             # the daemon forks one worker per task: the children of the daemon process
             return [c for p in pids for c in _children(p)]
@@ -196,8 +224,9 @@ def test_a_crashed_python_worker_is_retried_not_fatal(tmp_path):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    assert killed and re.search(r"Lost task .*(Python worker exited unexpectedly|EOFException|crashed)", rest), \
-        rest[-3000:]  # the kill really failed a task attempt, which was then retried
+    assert killed and re.search(r"Lost task .*(Python worker exited unexpectedly|EOFException|crashed)", rest), rest[
+        -3000:
+    ]  # the kill really failed a task attempt, which was then retried
     report = json.loads((out / "report.json").read_text())
     manifest = json.loads((SAMPLE / "manifest.json").read_text())
     assert {c["call_id"] for c in report["per_call"]} == set(manifest["calls"]) | set(manifest["silent"])

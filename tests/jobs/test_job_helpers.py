@@ -1,8 +1,9 @@
 """Pure helpers of the Spark jobs (no Spark started here)."""
+
+from airwave.audio import DEFAULT_ROLES, parse_roles
 from airwave.jobs.postprocess import build_call, output_names
 from airwave.jobs.preprocess import process_file, relative_id
 from airwave.jobs.transcribe import assign_partitions
-from airwave.audio import parse_roles, DEFAULT_ROLES
 from testlib import SAMPLE
 
 
@@ -13,11 +14,15 @@ def test_call_ids_are_paths_relative_to_the_input():
 
 def test_output_names_follow_inputs_and_never_clash():
     assert output_names(["a.wav", "sub/b.mp3", "c.wav", "c.mp3"]) == {
-        "a.wav": "a", "sub/b.mp3": "sub/b", "c.wav": "c.wav", "c.mp3": "c.mp3"}
+        "a.wav": "a",
+        "sub/b.mp3": "sub/b",
+        "c.wav": "c.wav",
+        "c.mp3": "c.mp3",
+    }
 
 
 def test_partitions_are_balanced_and_deterministic():
-    keys = [("c%d" % i, 0, 0, float(s)) for i, s in enumerate([30, 30, 20, 10, 10, 5, 5])]
+    keys = [(f"c{i}", 0, 0, float(s)) for i, s in enumerate([30, 30, 20, 10, 10, 5, 5])]
     a = assign_partitions(keys, 2)
     assert a == assign_partitions(list(reversed(keys)), 2)
     load = [sum(k[3] for k in keys if a[k[:3]] == p) for p in (0, 1)]
@@ -43,11 +48,27 @@ def test_build_call_orders_channels_redacts_and_drops_non_speech():
         dict(seg, channel=1, role="customer", seg_idx=0, start_s=4.0, end_s=6.0, text="my  card is 4111"),
         dict(seg, channel=0, role="agent", seg_idx=0, start_s=0.5, end_s=3.0, text="Hello."),
         dict(seg, channel=1, role="customer", seg_idx=1, start_s=6.0, end_s=8.0, text="1111 1111 1111."),
-        dict(seg, channel=0, role="agent", seg_idx=1, start_s=9.0, end_s=9.5, text="Thank you.",
-             no_speech_prob=0.9, avg_logprob=-1.5),  # Whisper's "not speech" rule
+        dict(
+            seg,
+            channel=0,
+            role="agent",
+            seg_idx=1,
+            start_s=9.0,
+            end_s=9.5,
+            text="Thank you.",
+            no_speech_prob=0.9,
+            avg_logprob=-1.5,
+        ),  # Whisper's "not speech" rule
     ]
-    call = {"call_id": "a.wav", "source": "file:/a.wav", "source_format": "wav/pcm_mulaw", "source_rate": 8000,
-            "source_channels": 2, "duration_s": 10.0, "sha256": "0" * 64}
+    call = {
+        "call_id": "a.wav",
+        "source": "file:/a.wav",
+        "source_format": "wav/pcm_mulaw",
+        "source_rate": 8000,
+        "source_channels": 2,
+        "duration_s": 10.0,
+        "sha256": "0" * 64,
+    }
     doc, srt, vtt = build_call(call, segs)
     assert [s["text"] for s in doc["segments"]] == ["Hello.", "my card is [CREDIT_CARD]", "[CREDIT_CARD]."]
     assert [r["segment"] for r in doc["redactions"]] == [1, 2]

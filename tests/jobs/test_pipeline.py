@@ -8,6 +8,7 @@ a 50-word call costs 10-20 points, a broken channel split or role map costs ~100
 in turn order at most 2 points above per channel (a call read out of order costs far more: 38.8% for the plain
 script on this set).
 """
+
 import json
 import subprocess
 import sys
@@ -23,8 +24,7 @@ MANIFEST = json.loads((SAMPLE / "manifest.json").read_text())
 
 
 def airwave(*args):
-    r = subprocess.run([sys.executable, "-m", "airwave", *args], cwd=ROOT, capture_output=True, text=True,
-                       timeout=600)
+    r = subprocess.run([sys.executable, "-m", "airwave", *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return r.stdout
 
@@ -39,18 +39,36 @@ def run(tmp_path_factory):
 
 def _snapshot(out: Path) -> dict:
     """Every transcript file's bytes, and every table's rows (sorted), of a run."""
-    files = {p.relative_to(out / "calls").as_posix(): p.read_bytes()
-             for p in sorted((out / "calls").rglob("*")) if p.is_file()}
-    tables = {t: sorted(map(str, pq.read_table(out / t).drop_columns(
-        [c for c in ("pcm",) if c in pq.read_table(out / t).column_names]).to_pylist()))
-        for t in ("preprocess/chunks", "preprocess/calls", "preprocess/rejects", "transcribe/segments", "summary")}
+    files = {
+        p.relative_to(out / "calls").as_posix(): p.read_bytes()
+        for p in sorted((out / "calls").rglob("*"))
+        if p.is_file()
+    }
+    tables = {
+        t: sorted(
+            map(
+                str,
+                pq.read_table(out / t)
+                .drop_columns([c for c in ("pcm",) if c in pq.read_table(out / t).column_names])
+                .to_pylist(),
+            )
+        )
+        for t in ("preprocess/chunks", "preprocess/calls", "preprocess/rejects", "transcribe/segments", "summary")
+    }
     return {"files": files, "tables": tables}
 
 
 def test_cli_prints_a_summary_table(run):
     _, stdout, _ = run
-    for label in ("calls transcribed", "rejected inputs", "audio minutes", "wall time", "x-realtime", "WER per channel",
-                  "WER in turn order"):
+    for label in (
+        "calls transcribed",
+        "rejected inputs",
+        "audio minutes",
+        "wall time",
+        "x-realtime",
+        "WER per channel",
+        "WER in turn order",
+    ):
         assert label in stdout
     assert "Transcripts: file://" in stdout
 

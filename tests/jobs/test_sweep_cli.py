@@ -1,4 +1,5 @@
 """`airwave sweep` end to end without Airflow: real spark-submit per shape, real model, one short call, 2 shapes."""
+
 import json
 import subprocess
 import sys
@@ -11,15 +12,26 @@ GRID = {"executors": [1], "executor_cores": [1, 2], "cpu_threads": [1], "batch_s
 
 
 def airwave(*args, timeout=600):
-    return subprocess.run([sys.executable, "-m", "airwave", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "airwave", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.mark.slow
 def test_sweep_measures_every_shape_and_names_a_frontier(tmp_path):
     out = tmp_path / "sweep"
-    r = airwave("sweep", str(SAMPLE), "--out", str(out), "--refs", str(SAMPLE / "manifest.json"), "--sample", "1",
-                "--grid", json.dumps(GRID))
+    r = airwave(
+        "sweep",
+        str(SAMPLE),
+        "--out",
+        str(out),
+        "--refs",
+        str(SAMPLE / "manifest.json"),
+        "--sample",
+        "1",
+        "--grid",
+        json.dumps(GRID),
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     doc = json.loads((out / "sweep.json").read_text())
     assert [s["shape"] for s in doc["shapes"]] == ["e1c1t1b8", "e1c2t1b8"]
@@ -40,8 +52,16 @@ def test_sweep_measures_every_shape_and_names_a_frontier(tmp_path):
 
 
 def test_a_bad_grid_fails_before_any_spark(tmp_path):
-    r = airwave("sweep", str(SAMPLE), "--out", str(tmp_path / "s"), "--refs", str(SAMPLE / "manifest.json"),
-                "--grid", '{"executors": [1], "executor_cores": [1], "cpu_threads": [2], "batch_size": [8]}',
-                timeout=120)
+    r = airwave(
+        "sweep",
+        str(SAMPLE),
+        "--out",
+        str(tmp_path / "s"),
+        "--refs",
+        str(SAMPLE / "manifest.json"),
+        "--grid",
+        '{"executors": [1], "executor_cores": [1], "cpu_threads": [2], "batch_size": [8]}',
+        timeout=120,
+    )
     assert r.returncode == 2 and "cpu_threads (threads per model = spark.task.cpus) must be <=" in r.stderr, r.stderr
     assert not (tmp_path / "s").exists()

@@ -1,5 +1,6 @@
 """Render-only checks of the kind stack: no cluster, no Docker. kustomize comes from .tools/bin
 (install it with `hack/tools.sh kustomize`; KUSTOMIZE=/path overrides)."""
+
 from __future__ import annotations
 
 import os

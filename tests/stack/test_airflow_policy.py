@@ -1,5 +1,6 @@
 """The sandbox's Airflow cluster policy (stack/images/airflow/airflow_local_settings.py): worker pods get the exact
 image refs the scheduler was deployed with; driver pods and deployments without those refs are left alone."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -16,7 +17,8 @@ SPARK_REF = "localhost:5001/airwave-spark:tilt-fedcba9876543210"
 @pytest.fixture
 def policy():
     spec = importlib.util.spec_from_file_location(
-        "airflow_local_settings", ROOT / "stack/images/airflow/airflow_local_settings.py")
+        "airflow_local_settings", ROOT / "stack/images/airflow/airflow_local_settings.py"
+    )
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -25,11 +27,20 @@ def policy():
 def pod(labels: dict) -> k8s.V1Pod:
     return k8s.V1Pod(
         metadata=k8s.V1ObjectMeta(name="p", labels=labels),
-        spec=k8s.V1PodSpec(containers=[
-            k8s.V1Container(name="base", image="localhost:5001/airwave-airflow:dev",
-                            env=[k8s.V1EnvVar(name="AIRFLOW_IS_K8S_EXECUTOR_POD", value="True"),
-                                 k8s.V1EnvVar(name="AIRWAVE_SPARK_IMAGE", value="stale")]),
-            k8s.V1Container(name="sidecar", image="busybox")]))
+        spec=k8s.V1PodSpec(
+            containers=[
+                k8s.V1Container(
+                    name="base",
+                    image="localhost:5001/airwave-airflow:dev",
+                    env=[
+                        k8s.V1EnvVar(name="AIRFLOW_IS_K8S_EXECUTOR_POD", value="True"),
+                        k8s.V1EnvVar(name="AIRWAVE_SPARK_IMAGE", value="stale"),
+                    ],
+                ),
+                k8s.V1Container(name="sidecar", image="busybox"),
+            ]
+        ),
+    )
 
 
 def test_worker_pod_gets_both_refs(policy, monkeypatch):

@@ -1,14 +1,12 @@
 """Our Airflow settings, checked by Airflow itself (the [airflow] extra): every AIRFLOW__* variable
 names a real option, the KubernetesExecutor turns our pod template into a valid worker pod that
 keeps our image and git-sync, and the MinIO connection env var parses as an AWS connection."""
+
 from __future__ import annotations
 
-import json
 import re
 
 import kubernetes_validate
-import pytest
-import yaml
 from airflow.configuration import conf
 from airflow.models.connection import Connection
 from airflow.providers.cncf.kubernetes.pod_generator import PodGenerator
@@ -24,7 +22,7 @@ def test_every_airflow_setting_is_a_real_option(rendered):
     assert len(names) > 15
     known = conf.configuration_description  # core + installed providers' config.yml, defaults or not
     for name in names:
-        section, key = name[len("AIRFLOW__"):].lower().split("__", 1)
+        section, key = name[len("AIRFLOW__") :].lower().split("__", 1)
         assert key in known.get(section, {}).get("options", {}), f"{name}: Airflow has no option [{section}] {key}"
 
 
@@ -36,9 +34,19 @@ def test_executor_builds_a_valid_worker_pod_from_the_template(rendered, stack, t
     # what KubernetesExecutor does per task (kube_image None: worker_container_repository is unset)
     args = ["python", "-m", "airflow.sdk.execution_time.execute_workload", "--json-string", "{}"]
     pod = PodGenerator.construct_pod(
-        dag_id="asr_pipeline", task_id="preprocess", pod_id="asr-pipeline-preprocess-x1", try_number=1,
-        kube_image=None, date=None, args=args, pod_override_object=None, base_worker_pod=base,
-        namespace=stack["namespace"], scheduler_job_id="1", run_id="manual__2026-01-01")
+        dag_id="asr_pipeline",
+        task_id="preprocess",
+        pod_id="asr-pipeline-preprocess-x1",
+        try_number=1,
+        kube_image=None,
+        date=None,
+        args=args,
+        pod_override_object=None,
+        base_worker_pod=base,
+        namespace=stack["namespace"],
+        scheduler_job_id="1",
+        run_id="manual__2026-01-01",
+    )
     d = ApiClient().sanitize_for_serialization(pod)
     for version in K8S_VERSIONS:
         kubernetes_validate.validate(d, version, strict=True)

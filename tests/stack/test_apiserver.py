@@ -2,6 +2,7 @@
 kind node's version; etcd + kube-apiserver on this machine via tests/support/localstack.py, no nodes, so nothing runs):
 server-side validation and defaulting, the ServiceAccount admission plugin, and the RBAC authorizer deciding what
 each service account may do. Needs `hack/tools.sh apiserver` (make test runs it)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -56,8 +57,9 @@ def stack_server(workdir, path):
 
 @pytest.fixture(scope="module", params=["base", "lite"])
 def server(request, tmp_path_factory):
-    with stack_server(tmp_path_factory.mktemp(f"apiserver-{request.param}"),
-                      BASE if request.param == "base" else LITE) as srv:
+    with stack_server(
+        tmp_path_factory.mktemp(f"apiserver-{request.param}"), BASE if request.param == "base" else LITE
+    ) as srv:
         yield srv
 
 
@@ -72,8 +74,11 @@ def test_every_object_is_admitted(server):
 
 
 ALLOWED = {  # who may do what in the namespace; every other service account/verb/resource below must be denied
-    "spark-driver": {(v, r) for r in ("pods", "services", "configmaps", "persistentvolumeclaims")
-                     for v in ("create", "get", "list", "watch", "delete", "deletecollection")},
+    "spark-driver": {
+        (v, r)
+        for r in ("pods", "services", "configmaps", "persistentvolumeclaims")
+        for v in ("create", "get", "list", "watch", "delete", "deletecollection")
+    },
     "airflow-worker": {(v, "pods") for v in ("create", "get", "list", "watch", "delete", "patch")}
     | {("get", "pods/log"), ("create", "pods/exec")},
     "airflow-scheduler": {(v, "pods") for v in ("create", "get", "list", "watch", "delete", "patch")},
@@ -86,16 +91,27 @@ def test_rbac_grants_exactly_what_each_account_needs(server, account):
 
     def allowed(verb, resource, namespace=NS):
         res, _, sub = resource.partition("/")
-        review = client.V1SubjectAccessReview(spec=client.V1SubjectAccessReviewSpec(
-            user=sa(account), groups=["system:serviceaccounts", f"system:serviceaccounts:{NS}"],
-            resource_attributes=client.V1ResourceAttributes(namespace=namespace, verb=verb, resource=res,
-                                                            subresource=sub or None)))
+        review = client.V1SubjectAccessReview(
+            spec=client.V1SubjectAccessReviewSpec(
+                user=sa(account),
+                groups=["system:serviceaccounts", f"system:serviceaccounts:{NS}"],
+                resource_attributes=client.V1ResourceAttributes(
+                    namespace=namespace, verb=verb, resource=res, subresource=sub or None
+                ),
+            )
+        )
         return authz.create_subject_access_review(review).status.allowed
 
     for verb, resource in sorted(ALLOWED[account]):
         assert allowed(verb, resource), f"{account} may not {verb} {resource}"
-    for verb, resource in [("get", "secrets"), ("list", "secrets"), ("create", "roles"), ("create", "rolebindings"),
-                           ("update", "deployments"), ("create", "serviceaccounts/token")]:
+    for verb, resource in [
+        ("get", "secrets"),
+        ("list", "secrets"),
+        ("create", "roles"),
+        ("create", "rolebindings"),
+        ("update", "deployments"),
+        ("create", "serviceaccounts/token"),
+    ]:
         assert not allowed(verb, resource), f"{account} may {verb} {resource}"
     assert not allowed("create", "pods", namespace="default"), f"{account} reaches outside {NS}"
 
@@ -116,10 +132,19 @@ def test_worker_pod_from_the_template_is_admitted_for_the_scheduler(server, tmp_
     path = tmp_path / "pod_template.yaml"
     path.write_text(find_prefix(server[3], "ConfigMap", "airflow-pod-template")["data"]["pod_template.yaml"])
     pod = PodGenerator.construct_pod(  # what the KubernetesExecutor does per task
-        dag_id="asr_pipeline", task_id="preprocess", pod_id="asr-pipeline-preprocess-x1", try_number=1,
-        kube_image=None, date=None, args=["python", "-m", "airflow.sdk.execution_time.execute_workload"],
-        pod_override_object=None, base_worker_pod=PodGenerator.deserialize_model_file(str(path)),
-        namespace=NS, scheduler_job_id="1", run_id="manual__2026-01-01")
+        dag_id="asr_pipeline",
+        task_id="preprocess",
+        pod_id="asr-pipeline-preprocess-x1",
+        try_number=1,
+        kube_image=None,
+        date=None,
+        args=["python", "-m", "airflow.sdk.execution_time.execute_workload"],
+        pod_override_object=None,
+        base_worker_pod=PodGenerator.deserialize_model_file(str(path)),
+        namespace=NS,
+        scheduler_job_id="1",
+        run_id="manual__2026-01-01",
+    )
     body = client.ApiClient().sanitize_for_serialization(pod)
     out = create_as(server, sa("airflow-scheduler"), body)
     assert out["spec"]["serviceAccountName"] == specs.stack()["airflow"]["worker_service_account"]
@@ -128,8 +153,9 @@ def test_worker_pod_from_the_template_is_admitted_for_the_scheduler(server, tmp_
 def test_spark_driver_pod_is_admitted_for_the_airflow_worker(server):
     shape = specs.ClusterShape(executors=2)
     conf = specs.kubernetes_spark_conf(app_name="airwave-e2e", shape=shape, pod_name_prefix="airwave-e2e-abc")
-    pod = specs.driver_pod_spec(args=specs.driver_container_args(conf, ["stage", "preprocess"], app_name="x"),
-                                shape=shape)
+    pod = specs.driver_pod_spec(
+        args=specs.driver_container_args(conf, ["stage", "preprocess"], app_name="x"), shape=shape
+    )
     pod = yaml.safe_load(yaml.safe_dump(pod))
     pod["metadata"]["name"] = "airwave-e2e-driver"
     out = create_as(server, sa("airflow-worker"), pod)  # KubernetesPodOperator runs in the worker pod
@@ -145,8 +171,11 @@ def test_executor_pod_is_admitted_for_the_spark_driver(server):
     pod.setdefault("metadata", {})["name"] = "airwave-e2e-abc-exec-1"
     pod["metadata"].setdefault("labels", {})["spark-role"] = "executor"
     (c,) = pod["spec"]["containers"]
-    c.update(image=f"{specs.stack()['images']['spark']}:{specs.stack()['images']['tag']}", args=["executor"],
-             resources={"requests": {"cpu": "1", "memory": "2867Mi"}, "limits": {"memory": "2867Mi"}})
+    c.update(
+        image=f"{specs.stack()['images']['spark']}:{specs.stack()['images']['tag']}",
+        args=["executor"],
+        resources={"requests": {"cpu": "1", "memory": "2867Mi"}, "limits": {"memory": "2867Mi"}},
+    )
     pod["spec"]["serviceAccountName"] = specs.stack()["spark"]["service_account"]
     pod["spec"]["restartPolicy"] = "Never"
     create_as(server, sa("spark-driver"), pod)
@@ -182,30 +211,47 @@ def test_spark_driver_creates_and_removes_its_executors_through_the_api(tmp_path
 
         # What the driver pod would find in /var/run/secrets/...: a token of its service account and the CA.
         sa_name = specs.stack()["spark"]["service_account"]
-        req = client.AuthenticationV1TokenRequest(spec=client.V1TokenRequestSpec(audiences=[],
-                                                                                 expiration_seconds=3600))
+        req = client.AuthenticationV1TokenRequest(spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=3600))
         sa_token = admin.create_namespaced_service_account_token(sa_name, NS, req).status.token
         (tmp / "token").write_text(sa_token)
-        template = yaml.safe_load(next(o for o in rendered if o["kind"] == "ConfigMap" and o["metadata"]["name"]
-                                       == specs.stack()["spark"]["executor_pod_template_configmap"])["data"][
-            "executor-pod-template.yaml"])
+        template = yaml.safe_load(
+            next(
+                o
+                for o in rendered
+                if o["kind"] == "ConfigMap"
+                and o["metadata"]["name"] == specs.stack()["spark"]["executor_pod_template_configmap"]
+            )["data"]["executor-pod-template.yaml"]
+        )
         (tmp / "template.yaml").write_text(yaml.safe_dump(template))
-        conf.update({  # what Kubernetes would substitute in the pod, and where the mounted files are here
-            "spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1",
-            "spark.kubernetes.driver.pod.name": "awtest-driver",
-            "spark.kubernetes.authenticate.caCertFile": ca,
-            "spark.kubernetes.authenticate.oauthTokenFile": str(tmp / "token"),
-            "spark.kubernetes.executor.podTemplateFile": str(tmp / "template.yaml"),
-            "spark.driver.memory": "512m",
-        })
+        conf.update(
+            {  # what Kubernetes would substitute in the pod, and where the mounted files are here
+                "spark.driver.host": "127.0.0.1",
+                "spark.driver.bindAddress": "127.0.0.1",
+                "spark.kubernetes.driver.pod.name": "awtest-driver",
+                "spark.kubernetes.authenticate.caCertFile": ca,
+                "spark.kubernetes.authenticate.oauthTokenFile": str(tmp / "token"),
+                "spark.kubernetes.executor.podTemplateFile": str(tmp / "template.yaml"),
+                "spark.driver.memory": "512m",
+            }
+        )
         (tmp / "app.py").write_text(SPARK_APP)
-        cmd = specs.spark_submit_command(str(tmp / "app.py"), [str(tmp / "stop")], master=f"k8s://{url}",
-                                         deploy_mode="client", conf=conf, name="airwave-k8s-test",
-                                         spark_submit=specs.spark_submit_path())
+        cmd = specs.spark_submit_command(
+            str(tmp / "app.py"),
+            [str(tmp / "stop")],
+            master=f"k8s://{url}",
+            deploy_mode="client",
+            conf=conf,
+            name="airwave-k8s-test",
+            spark_submit=specs.spark_submit_path(),
+        )
         log = open(tmp / "spark.log", "w")
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                # no kubeconfig: the only credential is the service account's token
-                                env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "KUBECONFIG": str(tmp / "none")})
+        proc = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # no kubeconfig: the only credential is the service account's token
+            env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "KUBECONFIG": str(tmp / "none")},
+        )
         try:
             deadline = time.monotonic() + 120
             while len(pods := admin.list_namespaced_pod(NS, label_selector="spark-role=executor").items) < 2:

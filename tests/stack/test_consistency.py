@@ -3,6 +3,7 @@ stack/sandbox/sandbox.json (the sandbox's layout). kustomize writes sandbox.json
 (stack/sandbox), so those are not compared here, only that every target exists. Compared with their source: what
 kustomize cannot reach, i.e. defaults.json names in the manifests (kustomize cannot read the package),
 kind-config.yaml, the registry files, Dockerfile base images (and the worker pod template, test_pod_template.py)."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,11 @@ def test_the_two_files_split_cleanly():
     # hack/lib.sh (sj), the Tiltfile and tests/support merge them section by section: a key in both is ambiguous
     assert not _leaves(defaults) & _leaves(sandbox)
     # the package (wheel, images) carries none of the sandbox's layout
-    assert not {k for k in _leaves(defaults)
-                if re.search(r"host_port|node_port|host_endpoint|upstream_images|cluster_name|registry", k)}
+    assert not {
+        k
+        for k in _leaves(defaults)
+        if re.search(r"host_port|node_port|host_endpoint|upstream_images|cluster_name|registry", k)
+    }
 
 
 def test_every_value_from_sandbox_json_reaches_its_target(rendered):
@@ -69,7 +73,10 @@ def test_our_images_live_in_the_local_registry(stack):
 
 
 def test_dockerfile_base_images_match_sandbox_json(stack):
-    for which, key, arg in (("airflow", "airflow_base", "AIRFLOW_BASE_IMAGE"), ("spark", "spark_base", "SPARK_BASE_IMAGE")):
+    for which, key, arg in (
+        ("airflow", "airflow_base", "AIRFLOW_BASE_IMAGE"),
+        ("spark", "spark_base", "SPARK_BASE_IMAGE"),
+    ):
         text = (ROOT / "stack/images" / which / "Dockerfile").read_text()
         assert re.search(rf"^ARG {arg}=(\S+)$", text, re.M).group(1) == stack["upstream_images"][key]
         assert re.search(rf"^FROM \${{{arg}}}$", text, re.M), f"{which}: FROM must use the build arg"
@@ -94,8 +101,11 @@ def test_settings_the_dags_read_are_real(rendered):
 
 def test_services_and_ports(rendered, stack):
     # The in-cluster URLs (a JSON value each, read by Python) name a Service of the stack and one of its ports.
-    for url, port_name in ((stack["minio"]["cluster_endpoint"], "api"), (stack["airflow"]["execution_api_url"], "api"),
-                           (stack["git_server"]["cluster_url"], "http")):
+    for url, port_name in (
+        (stack["minio"]["cluster_endpoint"], "api"),
+        (stack["airflow"]["execution_api_url"], "api"),
+        (stack["git_server"]["cluster_url"], "http"),
+    ):
         u = urlsplit(url)
         name, rest = u.hostname.split(".", 1)
         assert rest == f"{stack['namespace']}.svc.cluster.local", url
@@ -109,10 +119,15 @@ def test_services_and_ports(rendered, stack):
     workloads = {n: s for n, s in pod_specs(rendered)}
     for svc in (d for d in rendered if d["kind"] == "Service"):
         sel = svc["spec"]["selector"]
-        matches = [d for d in rendered if d["kind"] == "Deployment"
-                   and sel.items() <= d["spec"]["template"]["metadata"]["labels"].items()]
+        matches = [
+            d
+            for d in rendered
+            if d["kind"] == "Deployment" and sel.items() <= d["spec"]["template"]["metadata"]["labels"].items()
+        ]
         assert len(matches) == 1, f"Service {svc['metadata']['name']} selects {len(matches)} deployments"
-        declared = {cp["name"] for c in workloads[matches[0]["metadata"]["name"]]["containers"] for cp in c.get("ports", [])}
+        declared = {
+            cp["name"] for c in workloads[matches[0]["metadata"]["name"]]["containers"] for cp in c.get("ports", [])
+        }
         for sp in svc["spec"]["ports"]:
             assert sp["targetPort"] in declared, f"{svc['metadata']['name']}: targetPort {sp['targetPort']}"
 
@@ -131,8 +146,9 @@ def test_kind_config_maps_host_ports_to_the_node_ports(rendered, stack):
     }
     assert {cp: m["hostPort"] for cp, m in mappings.items()} == expected
     # ... and those are the stack's NodePorts (written into the Services from sandbox.json)
-    assert {p["nodePort"] for d in rendered if d["kind"] == "Service" for p in d["spec"]["ports"] if "nodePort" in p} \
-        == set(expected)
+    assert {
+        p["nodePort"] for d in rendered if d["kind"] == "Service" for p in d["spec"]["ports"] if "nodePort" in p
+    } == set(expected)
     assert all(m["listenAddress"] == "127.0.0.1" for m in mappings.values()), "host ports must stay on loopback"
     # containerd reads per-registry hosts.toml files (kind's local-registry recipe)
     assert any('config_path = "/etc/containerd/certs.d"' in p for p in cfg["containerdConfigPatches"])
@@ -162,7 +178,12 @@ def test_minio_credentials_only_from_the_secret(rendered, stack):
         for c in containers(spec):
             for e in c.get("env", []):
                 # never a literal credential (a host AWS_* value pasted in, say)
-                if e["name"] in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"):
+                if e["name"] in (
+                    "AWS_ACCESS_KEY_ID",
+                    "AWS_SECRET_ACCESS_KEY",
+                    "MINIO_ROOT_USER",
+                    "MINIO_ROOT_PASSWORD",
+                ):
                     assert e["valueFrom"]["secretKeyRef"]["name"] == secret["metadata"]["name"], f"{name}/{c['name']}"
                     assert e["valueFrom"]["secretKeyRef"]["key"] in keys
                 assert "AWS_PROFILE" not in e["name"] and "AWS_SESSION_TOKEN" not in e["name"]
@@ -189,8 +210,10 @@ def test_airflow_settings_agree_with_defaults_json(rendered, stack):
     # The DB URL and Postgres' own settings must describe the same database.
     pg = find(rendered, "Secret", "airflow-postgres")["stringData"]
     url = find(rendered, "Secret", "airflow-secrets")["stringData"]["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
-    assert url == (f"postgresql+psycopg2://{pg['POSTGRES_USER']}:{pg['POSTGRES_PASSWORD']}"
-                   f"@airflow-postgres:5432/{pg['POSTGRES_DB']}")
+    assert url == (
+        f"postgresql+psycopg2://{pg['POSTGRES_USER']}:{pg['POSTGRES_PASSWORD']}"
+        f"@airflow-postgres:5432/{pg['POSTGRES_DB']}"
+    )
     find(rendered, "Service", "airflow-postgres")
 
 

@@ -5,6 +5,7 @@ pytest -m e2e (also marked `kind`, so `make test` skips it). Needs the stack up;
 their outputs under s3://runs/e2e-*/. Measurements (run wall, per-task cluster start, DAG sync latency) are printed
 and written to out/e2e/metrics.json: measured, never asserted as timings.
 """
+
 from __future__ import annotations
 
 import json
@@ -57,14 +58,18 @@ def node_memory():
 
     def sample():
         while not stop.is_set():
-            out = subprocess.run(["docker", "stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}"],
-                                 capture_output=True, text=True).stdout
+            out = subprocess.run(
+                ["docker", "stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}"],
+                capture_output=True,
+                text=True,
+            ).stdout
             for line in out.splitlines():
                 name, usage = line.split(" ", 1)
                 m = re.match(r"([\d.]+)\s*([A-Za-z]+)", usage)
                 if name.startswith(sb.STACK["cluster_name"] + "-") and m:
                     peak[name] = max(peak.get(name, 0), float(m.group(1)) * UNITS.get(m.group(2), 1))
             stop.wait(5)
+
     t = threading.Thread(target=sample, daemon=True)
     t.start()
     yield
@@ -79,7 +84,7 @@ class Run:
     run_id: str
     state: str
     wall_s: float
-    prefix: str          # s3 path of the run's folder (bucket/...)
+    prefix: str  # s3 path of the run's folder (bucket/...)
     tasks: dict[str, str]
     tries: dict[str, int]
     pods: list[sb.PodRecord]
@@ -102,9 +107,12 @@ def stack():
 def pipeline(airflow: sb.Airflow, name: str, fault=None) -> Run:
     """Trigger asr_pipeline on the sample calls in MinIO with results under s3://runs/<name>/; `fault(run_id,
     watch)` is called on every poll until it returns True (it has done its damage)."""
-    conf = {"input": "s3a://raw/sample_data/", "runs_base": f"s3a://runs/{name}",
-            "refs": "s3a://raw/sample_data/manifest.json",
-            **{f"{t}_cluster": SHAPE for t in sb.SPARK_TASKS}}
+    conf = {
+        "input": "s3a://raw/sample_data/",
+        "runs_base": f"s3a://runs/{name}",
+        "refs": "s3a://raw/sample_data/manifest.json",
+        **{f"{t}_cluster": SHAPE for t in sb.SPARK_TASKS},
+    }
     conf["transcribe_cluster"] = {**SHAPE, "executor_memory": "2g"}
     done = fault is None
     with sb.PodWatch() as watch:
@@ -116,22 +124,31 @@ def pipeline(airflow: sb.Airflow, name: str, fault=None) -> Run:
             nonlocal done
             if not done:
                 done = bool(fault(run_id, watch))
+
         state = airflow.wait_run(DAG, run_id, TIMEOUT, poll)
         wall = time.monotonic() - t0
     tis = airflow.tis.get_task_instances(DAG, run_id).task_instances
-    run = Run(run_id, state, wall, f"runs/{name}/runs/{safe_run_id(run_id)}",
-              {t.task_id: (t.state.value if t.state else "none") for t in tis},
-              {t.task_id: t.try_number for t in tis}, list(watch.seen.values()),
-              {t.task_id: t.start_date.timestamp() for t in tis if t.start_date})
-    sb.log(f"{name}: {state} in {wall:.0f} s; tasks {run.tasks}; tries {run.tries}; "
-           f"{sum(p.role == 'executor' for p in run.pods)} executor pods")
+    run = Run(
+        run_id,
+        state,
+        wall,
+        f"runs/{name}/runs/{safe_run_id(run_id)}",
+        {t.task_id: (t.state.value if t.state else "none") for t in tis},
+        {t.task_id: t.try_number for t in tis},
+        list(watch.seen.values()),
+        {t.task_id: t.start_date.timestamp() for t in tis if t.start_date},
+    )
+    sb.log(
+        f"{name}: {state} in {wall:.0f} s; tasks {run.tasks}; tries {run.tries}; "
+        f"{sum(p.role == 'executor' for p in run.pods)} executor pods"
+    )
     assert fault is None or done, f"{name}: the fault was never injected"
     return run
 
 
 def transcripts(fs, run: Run) -> dict[str, dict]:
     files = sb.list_files(fs, f"{run.prefix}/calls")
-    return {Path(f).name[:-len(".json")]: sb.read_json(fs, f) for f in files if f.endswith(".json")}
+    return {Path(f).name[: -len(".json")]: sb.read_json(fs, f) for f in files if f.endswith(".json")}
 
 
 def wer(docs: dict[str, dict]) -> tuple[float, int]:
@@ -159,8 +176,11 @@ def assert_correct(fs, run: Run) -> dict[str, dict]:
     report = sb.read_json(fs, f"{run.prefix}/report.json")
     assert {r["call_id"]: r["reason"] for r in report["rejects"]} == MANIFEST["rejects"]
     assert all(r["detail"] for r in report["rejects"])
-    segs = ds.dataset(f"{run.prefix}/transcribe/segments", filesystem=fs, format="parquet").to_table(
-        columns=["call_id", "role", "chunk_idx", "seg_idx"]).to_pylist()
+    segs = (
+        ds.dataset(f"{run.prefix}/transcribe/segments", filesystem=fs, format="parquet")
+        .to_table(columns=["call_id", "role", "chunk_idx", "seg_idx"])
+        .to_pylist()
+    )
     keys = [(s["call_id"], s["role"], s["chunk_idx"], s["seg_idx"]) for s in segs]
     assert len(keys) == len(set(keys)), "duplicate segments in transcribe/segments"
     return docs
@@ -229,8 +249,9 @@ def test_dag_change_reaches_the_dag_processor_through_git_sync(stack):
         git = ["git", "-C", tmp, "-c", "user.name=e2e", "-c", "user.email=e2e@localhost"]
         subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", gs["branch"], remote, tmp], check=True)
         probe = Path(tmp, "dags", "airwave_sync_probe.py")
-        probe.write_text(f"from airflow.sdk import DAG\nwith DAG({dag_id!r}, schedule=None, tags=['probe']):\n"
-                         "    pass\n")
+        probe.write_text(
+            f"from airflow.sdk import DAG\nwith DAG({dag_id!r}, schedule=None, tags=['probe']):\n    pass\n"
+        )
         subprocess.run([*git, "add", "-A"], check=True)
         subprocess.run([*git, "commit", "-qm", "e2e: DAG sync probe"], check=True)
         t0 = time.monotonic()
@@ -245,15 +266,18 @@ def test_dag_change_reaches_the_dag_processor_through_git_sync(stack):
 
 # ---- security -------------------------------------------------------------------------------------------------
 def can_i(verb: str, resource: str, namespace: str) -> bool:
-    sar = k8s.V1SubjectAccessReview(spec=k8s.V1SubjectAccessReviewSpec(
-        user=f"system:serviceaccount:{sb.NS}:{sb.STACK['spark']['service_account']}",
-        groups=["system:serviceaccounts", f"system:serviceaccounts:{sb.NS}", "system:authenticated"],
-        resource_attributes=k8s.V1ResourceAttributes(verb=verb, resource=resource, namespace=namespace)))
+    sar = k8s.V1SubjectAccessReview(
+        spec=k8s.V1SubjectAccessReviewSpec(
+            user=f"system:serviceaccount:{sb.NS}:{sb.STACK['spark']['service_account']}",
+            groups=["system:serviceaccounts", f"system:serviceaccounts:{sb.NS}", "system:authenticated"],
+            resource_attributes=k8s.V1ResourceAttributes(verb=verb, resource=resource, namespace=namespace),
+        )
+    )
     return k8s.AuthorizationV1Api(sb.api_client()).create_subject_access_review(sar).status.allowed
 
 
 def test_spark_driver_cannot_read_secrets_or_leave_its_namespace():
-    assert can_i("create", "pods", sb.NS) and can_i("delete", "pods", sb.NS)   # it runs its executors
+    assert can_i("create", "pods", sb.NS) and can_i("delete", "pods", sb.NS)  # it runs its executors
     for verb in ("get", "list", "watch"):
         assert not can_i(verb, "secrets", sb.NS), f"spark driver may {verb} secrets"
     for ns in ("default", "kube-system"):
@@ -266,16 +290,20 @@ def _failed_run(airflow: sb.Airflow, conf: dict) -> tuple[str, dict, list[sb.Pod
         run_id = airflow.trigger(DAG, conf)
         state = airflow.wait_run(DAG, run_id, 900)
     tis = {t.task_id: t for t in airflow.tis.get_task_instances(DAG, run_id).task_instances}
-    sb.log(f"{run_id}: {state}; " + ", ".join(f"{k} {t.state.value if t.state else 'none'} (try {t.try_number})"
-                                                for k, t in tis.items()))
+    sb.log(
+        f"{run_id}: {state}; "
+        + ", ".join(f"{k} {t.state.value if t.state else 'none'} (try {t.try_number})" for k, t in tis.items())
+    )
     return state, tis, list(watch.seen.values())
 
 
 def test_bad_settings_fail_at_once_before_any_spark_cluster(stack):
     """A roles typo: check_settings fails the run on its first try; no driver or executor pod is ever created."""
     airflow, _, _ = stack
-    state, tis, pods = _failed_run(airflow, {"input": "s3a://raw/sample_data/", "runs_base": "s3a://runs/e2e-bad",
-                                             "roles": "left=agent;right=customer"})
+    state, tis, pods = _failed_run(
+        airflow,
+        {"input": "s3a://raw/sample_data/", "runs_base": "s3a://runs/e2e-bad", "roles": "left=agent;right=customer"},
+    )
     assert state == "failed"
     assert tis["check_settings"].state.value == "failed" and tis["check_settings"].try_number == 1
     assert tis["preprocess"].state.value == "upstream_failed"
@@ -286,9 +314,16 @@ def test_a_setting_only_the_driver_can_check_is_not_retried(stack):
     """The model lives in the Spark image: the transcribe driver refuses a missing one before any executor starts,
     exits 2, and the task fails on its first try instead of retrying."""
     airflow, _, _ = stack
-    state, tis, pods = _failed_run(airflow, {
-        "input": "s3a://raw/sample_data/", "runs_base": "s3a://runs/e2e-bad-model", "model": "/no/such/model",
-        "refs": "", **{f"{t}_cluster": {**SHAPE, "executors": 1} for t in sb.SPARK_TASKS}})
+    state, tis, pods = _failed_run(
+        airflow,
+        {
+            "input": "s3a://raw/sample_data/",
+            "runs_base": "s3a://runs/e2e-bad-model",
+            "model": "/no/such/model",
+            "refs": "",
+            **{f"{t}_cluster": {**SHAPE, "executors": 1} for t in sb.SPARK_TASKS},
+        },
+    )
     assert state == "failed" and tis["preprocess"].state.value == "success"
     assert tis["transcribe"].state.value == "failed" and tis["transcribe"].try_number == 1
     drivers = {p.name for p in pods if p.role == "driver" and p.task_id == "transcribe"}
@@ -296,10 +331,14 @@ def test_a_setting_only_the_driver_can_check_is_not_retried(stack):
 
 
 def test_uis_listen_on_localhost_only():
-    out = subprocess.run(["docker", "ps", "--format", "{{.Names}}\t{{.Ports}}"], capture_output=True, text=True,
-                         check=True).stdout
-    ours = [line for line in out.splitlines() if line.split("\t")[0].startswith(
-        (sb.STACK["cluster_name"] + "-", sb.STACK["registry"]["name"]))]
+    out = subprocess.run(
+        ["docker", "ps", "--format", "{{.Names}}\t{{.Ports}}"], capture_output=True, text=True, check=True
+    ).stdout
+    ours = [
+        line
+        for line in out.splitlines()
+        if line.split("\t")[0].startswith((sb.STACK["cluster_name"] + "-", sb.STACK["registry"]["name"]))
+    ]
     published = [p.strip() for line in ours for p in line.split("\t")[1].split(",") if "->" in p]
     assert published, out
     assert all(p.startswith("127.0.0.1:") for p in published), published
@@ -332,11 +371,13 @@ def test_fault_executor_pod_deleted_mid_transcribe(stack, baseline):
             core.delete_namespaced_pod(ex[0].name, sb.NS, grace_period_seconds=0)
             return True
         return False
+
     run = pipeline(airflow, f"e2e-fault-executor-{int(time.time())}", kill_one_executor)
     same_transcripts(assert_correct(fs, run), transcripts(fs, baseline))
     assert run.tries["transcribe"] == 1, "Spark should have rescheduled the lost executor's tasks itself"
     assert len([e for e in run.pods if e.role == "executor"]) > len(
-        [e for e in baseline.pods if e.role == "executor"]), "no replacement executor was started"
+        [e for e in baseline.pods if e.role == "executor"]
+    ), "no replacement executor was started"
 
 
 def test_fault_driver_pod_deleted_mid_transcribe(stack, baseline):
@@ -349,6 +390,7 @@ def test_fault_driver_pod_deleted_mid_transcribe(stack, baseline):
             core.delete_namespaced_pod(d.name, sb.NS, grace_period_seconds=0)
             return True
         return False
+
     run = pipeline(airflow, f"e2e-fault-driver-{int(time.time())}", kill_driver)
     same_transcripts(assert_correct(fs, run), transcripts(fs, baseline))
     assert run.tries["transcribe"] >= 2, "Airflow should have retried transcribe"
@@ -362,6 +404,7 @@ def test_fault_minio_restarted_between_tasks(stack, baseline):
             delete_app_pod(core, "minio")
             return True
         return False
+
     run = pipeline(airflow, f"e2e-fault-minio-{int(time.time())}", restart_minio)
     same_transcripts(assert_correct(fs, run), transcripts(fs, baseline))
 
@@ -374,5 +417,6 @@ def test_fault_scheduler_deleted_mid_run(stack, baseline):
             delete_app_pod(core, "airflow-scheduler")
             return True
         return False
+
     run = pipeline(airflow, f"e2e-fault-scheduler-{int(time.time())}", kill_scheduler)
     same_transcripts(assert_correct(fs, run), transcripts(fs, baseline))

@@ -1,6 +1,7 @@
 """The in-cluster git server (stack/git-server/server.py) run locally: hack/push-dags.sh pushes the
 working tree's dags/ + src/ to it, a shallow clone (what git-sync does) gets them back, and a push
 larger than git's post buffer (chunked transfer encoding) goes through."""
+
 from __future__ import annotations
 
 import os
@@ -21,20 +22,25 @@ def server(tmp_path):
 
 
 def git(*args, cwd=None):
-    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True,
-                          capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def tracked(root: Path) -> set[str]:
-    return {p.relative_to(root).as_posix() for p in root.rglob("*")
-            if p.is_file() and "__pycache__" not in p.parts and ".git" not in p.parts and ".egg-info" not in str(p)}
+    return {
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and ".git" not in p.parts and ".egg-info" not in str(p)
+    }
 
 
 def test_push_dags_then_shallow_clone(server, tmp_path):
     env = dict(os.environ, DAGS_MIRROR=str(tmp_path / "mirror"))
     for _ in range(2):  # the second push has nothing new and must still succeed
-        out = subprocess.run([str(ROOT / "hack/push-dags.sh"), server], env=env, check=True, capture_output=True,
-                             text=True).stdout
+        out = subprocess.run(
+            [str(ROOT / "hack/push-dags.sh"), server], env=env, check=True, capture_output=True, text=True
+        ).stdout
         assert "pushed" in out
     clone = tmp_path / "clone"
     git("clone", "-q", "--depth", "1", "-b", stack_json()["git_server"]["branch"], server, str(clone))

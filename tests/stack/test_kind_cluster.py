@@ -2,6 +2,7 @@
 users' kind-config.yaml by hack/cluster.sh, as `make up` does. On our CI (OFFLINE=1) the node image and every system
 image are built from source by hack/offline-images.sh and pulls go through the local registry's mirrors.
 Needs root-level Docker, kind and kubectl (make kind-test installs them)."""
+
 from __future__ import annotations
 
 import json
@@ -59,22 +60,44 @@ def test_pod_on_worker_reaches_pod_on_control_plane_by_ip_and_service(cluster):
     control_plane, worker = two_nodes(cluster)
     token = unique("hello")
     name = unique("web")
-    cluster.core.create_namespaced_pod(cluster.namespace, client.V1Pod(
-        metadata=client.V1ObjectMeta(name=name, labels={"app": name}),
-        spec=client.V1PodSpec(
-            node_name=control_plane, tolerations=[client.V1Toleration(operator="Exists")],
-            containers=[client.V1Container(
-                name="web", image=kind.TEST_IMAGE, image_pull_policy="IfNotPresent",
-                command=["sh", "-c", f"mkdir /www && echo {token} > /www/index.html && exec httpd -f -p 8080 -h /www"],
-                ports=[client.V1ContainerPort(container_port=8080)],
-                readiness_probe=client.V1Probe(tcp_socket=client.V1TCPSocketAction(port=8080),
-                                               period_seconds=1))])))
-    cluster.core.create_namespaced_service(cluster.namespace, client.V1Service(
-        metadata=client.V1ObjectMeta(name=name),
-        spec=client.V1ServiceSpec(selector={"app": name}, ports=[client.V1ServicePort(port=80, target_port=8080)])))
+    cluster.core.create_namespaced_pod(
+        cluster.namespace,
+        client.V1Pod(
+            metadata=client.V1ObjectMeta(name=name, labels={"app": name}),
+            spec=client.V1PodSpec(
+                node_name=control_plane,
+                tolerations=[client.V1Toleration(operator="Exists")],
+                containers=[
+                    client.V1Container(
+                        name="web",
+                        image=kind.TEST_IMAGE,
+                        image_pull_policy="IfNotPresent",
+                        command=[
+                            "sh",
+                            "-c",
+                            f"mkdir /www && echo {token} > /www/index.html && exec httpd -f -p 8080 -h /www",
+                        ],
+                        ports=[client.V1ContainerPort(container_port=8080)],
+                        readiness_probe=client.V1Probe(
+                            tcp_socket=client.V1TCPSocketAction(port=8080), period_seconds=1
+                        ),
+                    )
+                ],
+            ),
+        ),
+    )
+    cluster.core.create_namespaced_service(
+        cluster.namespace,
+        client.V1Service(
+            metadata=client.V1ObjectMeta(name=name),
+            spec=client.V1ServiceSpec(selector={"app": name}, ports=[client.V1ServicePort(port=80, target_port=8080)]),
+        ),
+    )
     ip = cluster.ready_ip(name)
     # Retries cover the seconds until kube-proxy has programmed the new Service.
-    fetch = "for i in $(seq 30); do timeout 5 wget -qO- {} && exit 0; sleep 1; done; exit 1"  # (-T crashes busybox 1.35)
+    fetch = (
+        "for i in $(seq 30); do timeout 5 wget -qO- {} && exit 0; sleep 1; done; exit 1"  # (-T crashes busybox 1.35)
+    )
     for url in (f"http://{ip}:8080/", f"http://{name}.{cluster.namespace}.svc.cluster.local/"):
         phase, logs = cluster.run_pod(unique("client"), fetch.format(url), node=worker)
         assert phase == "Succeeded" and token in logs, f"{url}: {logs}"
@@ -82,12 +105,19 @@ def test_pod_on_worker_reaches_pod_on_control_plane_by_ip_and_service(cluster):
 
 def test_pvc_on_default_storage_class_binds_and_keeps_data_across_pods(cluster):
     pvc = unique("data")
-    cluster.core.create_namespaced_persistent_volume_claim(cluster.namespace, client.V1PersistentVolumeClaim(
-        metadata=client.V1ObjectMeta(name=pvc),
-        spec=client.V1PersistentVolumeClaimSpec(   # no storageClassName: the default class
-            access_modes=["ReadWriteOnce"], resources=client.V1VolumeResourceRequirements(requests={"storage": "64Mi"}))))
-    volumes = [client.V1Volume(name="data", persistent_volume_claim=client.V1PersistentVolumeClaimVolumeSource(
-        claim_name=pvc))]
+    cluster.core.create_namespaced_persistent_volume_claim(
+        cluster.namespace,
+        client.V1PersistentVolumeClaim(
+            metadata=client.V1ObjectMeta(name=pvc),
+            spec=client.V1PersistentVolumeClaimSpec(  # no storageClassName: the default class
+                access_modes=["ReadWriteOnce"],
+                resources=client.V1VolumeResourceRequirements(requests={"storage": "64Mi"}),
+            ),
+        ),
+    )
+    volumes = [
+        client.V1Volume(name="data", persistent_volume_claim=client.V1PersistentVolumeClaimVolumeSource(claim_name=pvc))
+    ]
     mounts = [client.V1VolumeMount(name="data", mount_path="/data")]
     token = unique("kept")
     phase, logs = cluster.run_pod(unique("writer"), f"echo {token} > /data/token", volumes=volumes, mounts=mounts)
@@ -108,8 +138,16 @@ def test_pod_pulls_an_upstream_name_through_the_local_registry(cluster, upstream
     tag = unique("t")
     ref = f"{upstream}/airwave-test/mirror-check:{tag}"
     # An image of its own (a label makes its digest unique), pushed under its upstream name as offline-images does.
-    run("docker", "build", "-q", "-t", f"localhost:5001/{ref}", "-", env={"DOCKER_BUILDKIT": "0"},
-        input=f"FROM {kind.TEST_IMAGE}\nLABEL airwave.test={tag}\n")
+    run(
+        "docker",
+        "build",
+        "-q",
+        "-t",
+        f"localhost:5001/{ref}",
+        "-",
+        env={"DOCKER_BUILDKIT": "0"},
+        input=f"FROM {kind.TEST_IMAGE}\nLABEL airwave.test={tag}\n",
+    )
     docker("push", f"localhost:5001/{ref}")
     try:
         digest = docker("inspect", "-f", "{{index .RepoDigests 0}}", f"localhost:5001/{ref}").strip().split("@")[1]

@@ -2,6 +2,7 @@
 tests/support/s3.py (pyarrow, what Tilt and `make e2e` use from the host), airwave.storage on s3a://, and
 `airwave run` with s3a:// input and output through Spark's hadoop-aws + AWS SDK v2 jars (the ones the Spark
 image bakes in). Needs `hack/tools.sh minio jars apiserver` (make test runs it)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,7 +10,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
@@ -68,16 +69,32 @@ def test_s3_tool_takes_the_cluster_secret_never_the_users_aws_credentials(minio,
     for k in ("AIRWAVE_S3_ACCESS_KEY", "AIRWAVE_S3_SECRET_KEY"):
         monkeypatch.delenv(k, raising=False)
     aws = tmp_path / "aws"
-    aws.write_text("[default]\naws_access_key_id = AKIAUSERKEY\naws_secret_access_key = user-secret\n"
-                   "[profile default]\nregion = eu-west-1\n")
-    users_aws = {"AWS_ACCESS_KEY_ID": "AKIAUSERKEY", "AWS_SECRET_ACCESS_KEY": "user-secret", "AWS_SESSION_TOKEN": "t",
-                 "AWS_PROFILE": "default", "AWS_SHARED_CREDENTIALS_FILE": str(aws), "AWS_CONFIG_FILE": str(aws),
-                 "AWS_ENDPOINT_URL": minio["AIRWAVE_S3_ENDPOINT"], "AWS_REGION": "eu-west-1"}
+    aws.write_text(
+        "[default]\naws_access_key_id = AKIAUSERKEY\naws_secret_access_key = user-secret\n"
+        "[profile default]\nregion = eu-west-1\n"
+    )
+    users_aws = {
+        "AWS_ACCESS_KEY_ID": "AKIAUSERKEY",
+        "AWS_SECRET_ACCESS_KEY": "user-secret",
+        "AWS_SESSION_TOKEN": "t",
+        "AWS_PROFILE": "default",
+        "AWS_SHARED_CREDENTIALS_FILE": str(aws),
+        "AWS_CONFIG_FILE": str(aws),
+        "AWS_ENDPOINT_URL": minio["AIRWAVE_S3_ENDPOINT"],
+        "AWS_REGION": "eu-west-1",
+    }
     # the control: whatever picks its credentials from this environment is refused
-    probe = ("import pyarrow.fs as f, sys; f.S3FileSystem(endpoint_override=sys.argv[1], scheme='http')"
-             ".get_file_info(f.FileSelector('raw'))")
-    r = subprocess.run([sys.executable, "-c", probe, minio["AIRWAVE_S3_ENDPOINT"].removeprefix("http://")],
-                       env={**os.environ, **users_aws}, capture_output=True, text=True, timeout=120)
+    probe = (
+        "import pyarrow.fs as f, sys; f.S3FileSystem(endpoint_override=sys.argv[1], scheme='http')"
+        ".get_file_info(f.FileSelector('raw'))"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", probe, minio["AIRWAVE_S3_ENDPOINT"].removeprefix("http://")],
+        env={**os.environ, **users_aws},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode and "INVALID_ACCESS_KEY_ID" in r.stderr, r.stderr[-2000:]
 
     (tmp_path / "up").mkdir()
@@ -88,19 +105,38 @@ def test_s3_tool_takes_the_cluster_secret_never_the_users_aws_credentials(minio,
         core = k8s.CoreV1Api(k8s.ApiClient(cfg))
         core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=stack["namespace"])))
         keys = stack["minio"]["credentials_keys"]
-        core.create_namespaced_secret(stack["namespace"], k8s.V1Secret(
-            metadata=k8s.V1ObjectMeta(name=stack["minio"]["credentials_secret"]),
-            string_data={keys["AWS_ACCESS_KEY_ID"]: minio["AWS_ACCESS_KEY_ID"],
-                         keys["AWS_SECRET_ACCESS_KEY"]: minio["AWS_SECRET_ACCESS_KEY"]}))
+        core.create_namespaced_secret(
+            stack["namespace"],
+            k8s.V1Secret(
+                metadata=k8s.V1ObjectMeta(name=stack["minio"]["credentials_secret"]),
+                string_data={
+                    keys["AWS_ACCESS_KEY_ID"]: minio["AWS_ACCESS_KEY_ID"],
+                    keys["AWS_SECRET_ACCESS_KEY"]: minio["AWS_SECRET_ACCESS_KEY"],
+                },
+            ),
+        )
         kubeconfig = tmp_path / "kubeconfig"
-        kubeconfig.write_text(json.dumps({
-            "apiVersion": "v1", "kind": "Config", "current-context": "elsewhere",
-            "clusters": [{"name": "local", "cluster": {"server": url, "certificate-authority": ca}}],
-            "users": [{"name": "admin", "user": {"token": token}}],
-            "contexts": [{"name": f"kind-{stack['cluster_name']}", "context": {"cluster": "local", "user": "admin"}},
-                         {"name": "elsewhere", "context": {"cluster": "local", "user": "nobody"}}]}))
-        out = localstack.s3({**users_aws, "AIRWAVE_S3_ENDPOINT": minio["AIRWAVE_S3_ENDPOINT"],
-                             "KUBECONFIG": str(kubeconfig)}, "upload", str(tmp_path / "up"), "s3://raw/keys/")
+        kubeconfig.write_text(
+            json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "current-context": "elsewhere",
+                    "clusters": [{"name": "local", "cluster": {"server": url, "certificate-authority": ca}}],
+                    "users": [{"name": "admin", "user": {"token": token}}],
+                    "contexts": [
+                        {"name": f"kind-{stack['cluster_name']}", "context": {"cluster": "local", "user": "admin"}},
+                        {"name": "elsewhere", "context": {"cluster": "local", "user": "nobody"}},
+                    ],
+                }
+            )
+        )
+        out = localstack.s3(
+            {**users_aws, "AIRWAVE_S3_ENDPOINT": minio["AIRWAVE_S3_ENDPOINT"], "KUBECONFIG": str(kubeconfig)},
+            "upload",
+            str(tmp_path / "up"),
+            "s3://raw/keys/",
+        )
     assert "uploaded 1 file(s)" in out
     fs = s3.filesystem(minio["AIRWAVE_S3_ENDPOINT"], (minio["AWS_ACCESS_KEY_ID"], minio["AWS_SECRET_ACCESS_KEY"]))
     with fs.open_input_stream("raw/keys/x.txt") as f:
@@ -124,9 +160,16 @@ def test_retention_and_sampling_on_s3a(s3env):
     inside the policy's prefix (a sibling whose name merely starts the same is untouched), a sample copies across."""
     for key in ("ret/a.wav", "ret/deep/b.wav", "ret-keep/c.wav"):
         storage.write_bytes(f"s3a://raw/{key}", b"RIFF" + key.encode())
-    now = datetime.now(timezone.utc)
-    rec = sampling.sample("s3a://raw/ret/", "s3a://runs/eval/ret/", start=now - timedelta(hours=1),
-                          end=now + timedelta(hours=1), rate=1.0, seed="s", manifest_uri="s3a://runs/eval/m.json")
+    now = datetime.now(UTC)
+    rec = sampling.sample(
+        "s3a://raw/ret/",
+        "s3a://runs/eval/ret/",
+        start=now - timedelta(hours=1),
+        end=now + timedelta(hours=1),
+        rate=1.0,
+        seed="s",
+        manifest_uri="s3a://runs/eval/m.json",
+    )
     assert sorted(x["path"] for x in rec["sampled"]) == ["a.wav", "deep/b.wav"]
     assert storage.read_bytes("s3a://runs/eval/ret/deep/b.wav") == b"RIFFret/deep/b.wav"
 
@@ -161,8 +204,14 @@ def test_pipeline_reads_and_writes_minio_through_s3a(minio, monkeypatch):
     run = ["s3a://raw/sample_data/", "--out", "s3a://runs/t/run1", "--refs", "s3a://raw/sample_data/manifest.json"]
 
     def airwave():
-        r = subprocess.run([sys.executable, "-m", "airwave", "run", *run], cwd=ROOT, env=env, capture_output=True,
-                           text=True, timeout=900)
+        r = subprocess.run(
+            [sys.executable, "-m", "airwave", "run", *run],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
         return r.stdout
 
@@ -199,13 +248,31 @@ def test_awkward_names_each_get_their_own_transcript_on_minio(minio, monkeypatch
         monkeypatch.setenv(k, v)
     expected = awkward.populate(lambda name, data: storage.write_bytes(f"s3a://raw/awkward/{name}", data))
     env = {**os.environ, **minio, "AIRWAVE_SPARK_JARS": str(JARS)}
-    r = subprocess.run([sys.executable, "-m", "airwave", "run", "s3a://raw/awkward/", "--out", "s3a://runs/awkward",
-                        "--max-input-mb", str(awkward.MAX_INPUT_MB)], cwd=ROOT, env=env, capture_output=True,
-                       text=True, timeout=900)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "airwave",
+            "run",
+            "s3a://raw/awkward/",
+            "--out",
+            "s3a://runs/awkward",
+            "--max-input-mb",
+            str(awkward.MAX_INPUT_MB),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     calls = "s3a://runs/awkward/calls/"
-    docs = {u[len(calls):-len(".json")]: json.loads(storage.read_bytes(u))
-            for u in storage.list_files(calls) if u.endswith(".json")}
+    docs = {
+        u[len(calls) : -len(".json")]: json.loads(storage.read_bytes(u))
+        for u in storage.list_files(calls)
+        if u.endswith(".json")
+    }
     awkward.check_run(json.loads(storage.read_bytes("s3a://runs/awkward/report.json")), docs, expected)
 
 
@@ -215,8 +282,11 @@ def test_bad_s3_settings_are_caught_before_spark(s3env):
 
     storage.write_text("s3a://raw/sidecars-only/manifest.json", "{}")
     storage.write_text("s3a://raw/bad-refs.json", '{"schema": "airwave.references/v1", "calls": []}')
-    for uri, says in [("s3a://raw/no-such-prefix/", "no such folder"), ("s3a://no-such-bucket/x/", "no such folder"),
-                      ("s3a://raw/sidecars-only/", "holds no audio")]:
+    for uri, says in [
+        ("s3a://raw/no-such-prefix/", "no such folder"),
+        ("s3a://no-such-bucket/x/", "no such folder"),
+        ("s3a://raw/sidecars-only/", "holds no audio"),
+    ]:
         with pytest.raises(settings.SettingsError, match=says):
             settings.check_input(uri)
     with pytest.raises(settings.SettingsError, match="no such file"):

@@ -2,6 +2,7 @@
 (testcontainers), with a real put/list/get through tests/support/s3.py: the image the cluster runs speaks what the
 host-side helper sends. Marked `kind` (make kind-test): it needs Docker with the image already present, pulled or
 built by `make offline-images`; nothing is pulled here."""
+
 from __future__ import annotations
 
 import os
@@ -22,7 +23,7 @@ def minio():
         client = docker.from_env()
         client.ping()
     except docker.errors.DockerException as e:
-        pytest.skip(f"no Docker engine (eval \"$(hack/docker-up.sh)\" starts one): {e}")
+        pytest.skip(f'no Docker engine (eval "$(hack/docker-up.sh)" starts one): {e}')
     try:
         client.images.get(IMAGE)
     except docker.errors.ImageNotFound:
@@ -31,10 +32,14 @@ def minio():
     from testcontainers.core.wait_strategies import HttpWaitStrategy
 
     user, password = "airwave-" + secrets.token_hex(4), secrets.token_hex(16)
-    container = (DockerContainer(IMAGE).with_command("server /data")
-                 .with_env("MINIO_ROOT_USER", user).with_env("MINIO_ROOT_PASSWORD", password)
-                 .with_exposed_ports(9000)
-                 .waiting_for(HttpWaitStrategy(9000, "/minio/health/ready").with_startup_timeout(120)))
+    container = (
+        DockerContainer(IMAGE)
+        .with_command("server /data")
+        .with_env("MINIO_ROOT_USER", user)
+        .with_env("MINIO_ROOT_PASSWORD", password)
+        .with_exposed_ports(9000)
+        .waiting_for(HttpWaitStrategy(9000, "/minio/health/ready").with_startup_timeout(120))
+    )
     # Ryuk (testcontainers' reaper) is an image of its own that cannot be pulled here; leaving the `with` removes the
     # container instead.
     with pytest.MonkeyPatch.context() as env:

@@ -1,5 +1,6 @@
 """The KubernetesExecutor worker pod template: renders, runs our Airflow image, gets the DAG repo
 from git-sync, and carries exactly the secrets a worker needs (no DB, fernet or JWT secrets)."""
+
 from __future__ import annotations
 
 import posixpath
@@ -24,7 +25,10 @@ def test_template_is_mounted_where_the_scheduler_looks(rendered, template):
     cm_name = find_prefix(rendered, "ConfigMap", "airflow-pod-template")["metadata"]["name"]
     (vol,) = [v for v in sched["volumes"] if v.get("configMap", {}).get("name") == cm_name]
     (mount,) = [m for m in sched["containers"][0]["volumeMounts"] if m["name"] == vol["name"]]
-    assert posixpath.join(mount["mountPath"], "pod_template.yaml") == env["AIRFLOW__KUBERNETES_EXECUTOR__POD_TEMPLATE_FILE"]
+    assert (
+        posixpath.join(mount["mountPath"], "pod_template.yaml")
+        == env["AIRFLOW__KUBERNETES_EXECUTOR__POD_TEMPLATE_FILE"]
+    )
 
 
 def test_base_container_runs_our_airflow_image(template, stack):
@@ -79,16 +83,21 @@ def test_worker_secrets(rendered, template, stack):
     for var in stack["minio"]["credentials_keys"]:
         assert f"$({var})" in conn, "connection credentials must be expanded from the Secret"
     sched = find(rendered, "Deployment", "airflow-scheduler")["spec"]["template"]["spec"]["containers"][0]
-    assert conn == env_of(sched)[f"AIRFLOW_CONN_{stack['airflow']['minio_conn_id'].upper()}"], \
+    assert conn == env_of(sched)[f"AIRFLOW_CONN_{stack['airflow']['minio_conn_id'].upper()}"], (
         "workers write remote logs through the same connection the UI reads them with"
+    )
 
 
 def test_worker_service_account_may_launch_the_spark_driver(rendered, template, stack):
     sa = template["spec"]["serviceAccountName"]
     assert sa == stack["airflow"]["worker_service_account"]
     find(rendered, "ServiceAccount", sa)
-    bindings = [b for b in rendered if b["kind"] == "RoleBinding"
-                and {"kind": "ServiceAccount", "name": sa, "namespace": stack["namespace"]} in b["subjects"]]
+    bindings = [
+        b
+        for b in rendered
+        if b["kind"] == "RoleBinding"
+        and {"kind": "ServiceAccount", "name": sa, "namespace": stack["namespace"]} in b["subjects"]
+    ]
     rules = [r for b in bindings for r in find(rendered, "Role", b["roleRef"]["name"])["rules"]]
     assert any("pods" in r["resources"] and {"create", "delete", "get", "watch"} <= set(r["verbs"]) for r in rules)
     assert any("pods/log" in r["resources"] and "get" in r["verbs"] for r in rules)

@@ -1,6 +1,7 @@
 """The Spark conf and driver pod the SparkClusterOperator generates (airwave.cluster.specs) match
 what stack/ deploys: namespace, service account + RBAC, executor pod template ConfigMap, MinIO
 service/ports/secret, image and ports."""
+
 from __future__ import annotations
 
 import posixpath
@@ -19,8 +20,9 @@ SPARK_NEEDS = {"pods", "services", "configmaps"}  # executors, their headless se
 
 @pytest.fixture(scope="module")
 def conf():
-    return specs.kubernetes_spark_conf(app_name="airwave-e2e", shape=specs.ClusterShape(executors=2),
-                                       pod_name_prefix="airwave-e2e-abc")
+    return specs.kubernetes_spark_conf(
+        app_name="airwave-e2e", shape=specs.ClusterShape(executors=2), pod_name_prefix="airwave-e2e-abc"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -35,13 +37,20 @@ def test_namespace_and_service_account_match_the_rbac(rendered, conf, driver, st
     assert ns == stack["namespace"] == driver["metadata"]["namespace"]
     assert driver["spec"]["serviceAccountName"] == sa
     assert find(rendered, "ServiceAccount", sa)["metadata"]["namespace"] == ns
-    bindings = [b for b in rendered if b["kind"] == "RoleBinding"
-                and {"kind": "ServiceAccount", "name": sa, "namespace": ns} in b["subjects"]]
+    bindings = [
+        b
+        for b in rendered
+        if b["kind"] == "RoleBinding" and {"kind": "ServiceAccount", "name": sa, "namespace": ns} in b["subjects"]
+    ]
     assert [b["roleRef"]["name"] for b in bindings] == [stack["spark"]["role"]]
     role = find(rendered, "Role", stack["spark"]["role"])
     assert role["metadata"]["namespace"] == ns, "a Role in the driver's namespace, not cluster-wide"
-    granted = {res for r in role["rules"] for res in r["resources"]
-               if r["apiGroups"] == [""] and {"create", "get", "list", "watch", "delete"} <= set(r["verbs"])}
+    granted = {
+        res
+        for r in role["rules"]
+        for res in r["resources"]
+        if r["apiGroups"] == [""] and {"create", "get", "list", "watch", "delete"} <= set(r["verbs"])
+    }
     assert SPARK_NEEDS <= granted
     # limited: core group only, no wildcard, nothing beyond what the driver needs
     assert {res for r in role["rules"] for res in r["resources"]} == SPARK_NEEDS | {"persistentvolumeclaims"}
@@ -83,8 +92,11 @@ def test_driver_pod_image_and_ports(conf, driver, stack):
     image = f"{stack['images']['spark']}:{stack['images']['tag']}"
     assert conf["spark.kubernetes.container.image"] == image == driver["spec"]["containers"][0]["image"]
     ports = {p["containerPort"] for p in driver["spec"]["containers"][0]["ports"]}
-    for key, name in (("spark.driver.port", "driver_port"), ("spark.blockManager.port", "block_manager_port"),
-                      ("spark.ui.port", "ui_port")):
+    for key, name in (
+        ("spark.driver.port", "driver_port"),
+        ("spark.blockManager.port", "block_manager_port"),
+        ("spark.ui.port", "ui_port"),
+    ):
         assert int(conf[key]) == stack["spark"][name] and stack["spark"][name] in ports
     assert conf["spark.kubernetes.driver.pod.name"] == "$(POD_NAME)"  # executors owned by the task pod
 
@@ -93,8 +105,11 @@ def test_driver_can_be_launched_by_the_airflow_worker(rendered, driver, stack):
     """KubernetesPodOperator runs in the worker pod (or the triggerer) and creates the driver pod."""
     ns = driver["metadata"]["namespace"]
     for sa in (stack["airflow"]["worker_service_account"], "airflow-triggerer"):
-        roles = [b["roleRef"]["name"] for b in rendered if b["kind"] == "RoleBinding"
-                 and {"kind": "ServiceAccount", "name": sa, "namespace": ns} in b["subjects"]]
+        roles = [
+            b["roleRef"]["name"]
+            for b in rendered
+            if b["kind"] == "RoleBinding" and {"kind": "ServiceAccount", "name": sa, "namespace": ns} in b["subjects"]
+        ]
         rules = [r for name in roles for r in find(rendered, "Role", name)["rules"]]
         assert any("pods" in r["resources"] and "create" in r["verbs"] for r in rules), sa
 

@@ -3,13 +3,13 @@ output, and checks what it would deploy: every workload is a configured resource
 exist, the config resource covers every non-workload object, links and overrides use
 defaults.json / sandbox.json.
 The Tiltfiles are written in the subset of Starlark that Python also runs."""
+
 from __future__ import annotations
 
 import os
 import shlex
 import subprocess
 import types
-from pathlib import Path
 
 import pytest
 import yaml
@@ -31,11 +31,13 @@ def run_tiltfile(env: dict[str, str] | None = None, context: str | None = None) 
 
     def read_json(path, default=None):
         import json
+
         return json.loads((ROOT / path).read_text())
 
     def kustomize(pathToDir, kustomize_bin=None, flags=[]):  # noqa: N803 (Tilt's name)
-        return subprocess.run([kustomize_bin, "build", str(ROOT / pathToDir), *flags], check=True,
-                              capture_output=True, text=True).stdout
+        return subprocess.run(
+            [kustomize_bin, "build", str(ROOT / pathToDir), *flags], check=True, capture_output=True, text=True
+        ).stdout
 
     def load(path, *names):
         ns = dict(api)
@@ -48,30 +50,96 @@ def run_tiltfile(env: dict[str, str] | None = None, context: str | None = None) 
 
     # Stubs with Tilt's own signatures (internal/tiltfile/api/__init__.py; `cmd` is optional in the Go
     # implementation), so a misspelt or unknown argument fails here as it would in Tilt.
-    def local_resource(name, cmd="", deps=None, trigger_mode="auto", resource_deps=[], ignore=[], auto_init=True,
-                       serve_cmd="", cmd_bat="", serve_cmd_bat="", allow_parallel=False, links=[], labels=[],
-                       env={}, serve_env={}, readiness_probe=None, dir="", serve_dir=""):
+    def local_resource(
+        name,
+        cmd="",
+        deps=None,
+        trigger_mode="auto",
+        resource_deps=[],
+        ignore=[],
+        auto_init=True,
+        serve_cmd="",
+        cmd_bat="",
+        serve_cmd_bat="",
+        allow_parallel=False,
+        links=[],
+        labels=[],
+        env={},
+        serve_env={},
+        readiness_probe=None,
+        dir="",
+        serve_dir="",
+    ):
         assert cmd or serve_cmd, f"{name}: nothing to run"
-        rec["local_resource"].append(dict(name=name, cmd=cmd, serve_cmd=serve_cmd, deps=deps or [], ignore=ignore,
-                                          resource_deps=resource_deps, links=links, labels=labels))
+        rec["local_resource"].append(
+            dict(
+                name=name,
+                cmd=cmd,
+                serve_cmd=serve_cmd,
+                deps=deps or [],
+                ignore=ignore,
+                resource_deps=resource_deps,
+                links=links,
+                labels=labels,
+            )
+        )
 
-    def k8s_resource(workload="", new_name="", port_forwards=[], extra_pod_selectors=[], trigger_mode="auto",
-                     resource_deps=[], objects=[], auto_init=True, pod_readiness="", links=[], labels=[],
-                     discovery_strategy=""):
-        rec["k8s_resource"].append(dict(workload=workload, new_name=new_name, resource_deps=resource_deps,
-                                        objects=objects, links=links, labels=labels))
+    def k8s_resource(
+        workload="",
+        new_name="",
+        port_forwards=[],
+        extra_pod_selectors=[],
+        trigger_mode="auto",
+        resource_deps=[],
+        objects=[],
+        auto_init=True,
+        pod_readiness="",
+        links=[],
+        labels=[],
+        discovery_strategy="",
+    ):
+        rec["k8s_resource"].append(
+            dict(
+                workload=workload,
+                new_name=new_name,
+                resource_deps=resource_deps,
+                objects=objects,
+                links=links,
+                labels=labels,
+            )
+        )
 
-    def custom_build(ref, command, deps, tag="", disable_push=False, skips_local_docker=False, live_update=[],
-                     match_in_env_vars=False, ignore=[], entrypoint=[], command_bat_val="", outputs_image_ref_to="",
-                     command_bat="", image_deps=[], env={}, dir=""):
-        rec["custom_build"].append(dict(ref=ref, command=command, deps=deps, ignore=ignore, tag=tag,
-                                        match_in_env_vars=match_in_env_vars))
+    def custom_build(
+        ref,
+        command,
+        deps,
+        tag="",
+        disable_push=False,
+        skips_local_docker=False,
+        live_update=[],
+        match_in_env_vars=False,
+        ignore=[],
+        entrypoint=[],
+        command_bat_val="",
+        outputs_image_ref_to="",
+        command_bat="",
+        image_deps=[],
+        env={},
+        dir="",
+    ):
+        rec["custom_build"].append(
+            dict(ref=ref, command=command, deps=deps, ignore=ignore, tag=tag, match_in_env_vars=match_in_env_vars)
+        )
 
     def version_settings(check_updates=True, constraint=""):
         pass
 
-    def update_settings(max_parallel_updates=3, k8s_upsert_timeout_secs=30, suppress_unused_image_warnings=None,
-                        k8s_server_side_apply="auto"):
+    def update_settings(
+        max_parallel_updates=3,
+        k8s_upsert_timeout_secs=30,
+        suppress_unused_image_warnings=None,
+        k8s_server_side_apply="auto",
+    ):
         pass
 
     def allow_k8s_contexts(contexts):
@@ -157,6 +225,7 @@ def test_dependencies_exist_and_have_no_cycle(tilt):
         for d in deps[n]:
             visit(d)
         done.add(n)
+
     for n in deps:
         visit(n)
     # every workload waits for its namespace/config; image users wait for the image
@@ -225,13 +294,18 @@ def test_links_and_upload_use_the_json_files(tilt, stack):
 def test_image_override_by_env(stack):
     mirror = "mirror.example/minio:pinned"
     rec = run_tiltfile(env={stack["upstream_images"]["env_overrides"]["minio"]: mirror})
-    images = {c["image"] for d in rec["k8s_yaml"] if d["kind"] in WORKLOAD_KINDS
-              for c in d["spec"]["template"]["spec"]["containers"]}
+    images = {
+        c["image"]
+        for d in rec["k8s_yaml"]
+        if d["kind"] in WORKLOAD_KINDS
+        for c in d["spec"]["template"]["spec"]["containers"]
+    }
     assert mirror in images and stack["upstream_images"]["minio"] not in images
 
 
 def test_lite_profile_deploys_the_lite_overlay():
     from .conftest import LITE, render
+
     assert run_tiltfile(env={"AIRWAVE_PROFILE": "lite"})["k8s_yaml"] == render(LITE)
 
 

@@ -5,12 +5,13 @@ size limit, a sidecar with an upper-case extension, and (local files only) a nam
 Each input is a real recording from sample_data with words of its own, so a test can tell one transcript from
 another: two inputs merged into one call, or one lost, shows up as missing words.
 """
+
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 # name -> (source in sample_data, output name under calls/, a word the source says)
@@ -52,6 +53,7 @@ def local_put(root: Path) -> Callable[[str, bytes], None]:
         p = root / name
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(data)
+
     return put
 
 
@@ -59,8 +61,9 @@ def check_run(report: dict, transcripts: dict[str, dict], expected: dict) -> Non
     """One transcript per input, named after it, saying that input's words; the rest rejected with their reason."""
     from airwave.evaluate import normalise
 
-    assert {c["call_id"]: c["name"] for c in report["per_call"]} == {n: out for n, (out, _) in
-                                                                     expected["calls"].items()}
+    assert {c["call_id"]: c["name"] for c in report["per_call"]} == {
+        n: out for n, (out, _) in expected["calls"].items()
+    }
     assert {r["call_id"]: r["reason"] for r in report["rejects"]} == expected["rejects"]
     assert set(transcripts) == {out for out, _ in expected["calls"].values()}
     for name, (out, word) in expected["calls"].items():

@@ -7,6 +7,7 @@ The git poller stands in for git-sync, which the Go module proxy does not serve 
 asks the remote for the branch head every `period`, fetches a new commit with depth 1 into a worktree of
 its own and swaps a symlink to it atomically, so readers never see a half-updated tree.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -15,14 +16,14 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
-import ssl
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from . import stackfiles
 from .s3 import filesystem as s3_filesystem
@@ -46,7 +47,7 @@ def wait_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = 60)
             return
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{log.stem} did not start on port {port}:\n{tail(log)}")
+                raise RuntimeError(f"{log.stem} did not start on port {port}:\n{tail(log)}") from None
             time.sleep(0.2)
 
 
@@ -59,9 +60,10 @@ def processes(cmds: list[list[str]], env: dict, logs: list[Path]) -> Iterator[li
     """Start each command in its own process group; on exit TERM (then KILL) every group."""
     procs = []
     try:
-        for cmd, log in zip(cmds, logs):
-            procs.append(subprocess.Popen(cmd, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT,
-                                          start_new_session=True))
+        for cmd, log in zip(cmds, logs, strict=False):
+            procs.append(
+                subprocess.Popen(cmd, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
+            )
         yield procs
     finally:
         for p in procs:
@@ -83,8 +85,13 @@ def minio_bin() -> str:
 
 
 @contextlib.contextmanager
-def minio(workdir: Path, buckets: list[str] = (), port: int | None = None, user: str | None = None,
-          password: str | None = None) -> Iterator[dict[str, str]]:
+def minio(
+    workdir: Path,
+    buckets: list[str] = (),
+    port: int | None = None,
+    user: str | None = None,
+    password: str | None = None,
+) -> Iterator[dict[str, str]]:
     """A MinIO server (fresh random credentials and port unless given). Yields the env a client needs (AWS_* for
     pyarrow/Spark s3a, AIRWAVE_S3_* for tests/support/s3.py)."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -93,14 +100,28 @@ def minio(workdir: Path, buckets: list[str] = (), port: int | None = None, user:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MINIO_"))}
     env.update(MINIO_ROOT_USER=user, MINIO_ROOT_PASSWORD=password, MINIO_BROWSER="off")
     log = workdir / "minio.log"
-    cmd = [minio_bin(), "server", "--quiet", "--address", f"127.0.0.1:{port}",
-           "--console-address", f"127.0.0.1:{console}", str(workdir / "data")]
+    cmd = [
+        minio_bin(),
+        "server",
+        "--quiet",
+        "--address",
+        f"127.0.0.1:{port}",
+        "--console-address",
+        f"127.0.0.1:{console}",
+        str(workdir / "data"),
+    ]
     with processes([cmd], env, [log]) as (proc,):
         wait_port(port, proc, log)
         endpoint = f"http://127.0.0.1:{port}"
-        client_env = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": user, "AWS_SECRET_ACCESS_KEY": password,
-                      "AWS_REGION": STACK["minio"]["region"], "AIRWAVE_S3_ENDPOINT": endpoint,
-                      "AIRWAVE_S3_ACCESS_KEY": user, "AIRWAVE_S3_SECRET_KEY": password}
+        client_env = {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": user,
+            "AWS_SECRET_ACCESS_KEY": password,
+            "AWS_REGION": STACK["minio"]["region"],
+            "AIRWAVE_S3_ENDPOINT": endpoint,
+            "AIRWAVE_S3_ACCESS_KEY": user,
+            "AIRWAVE_S3_SECRET_KEY": password,
+        }
         fs = s3_filesystem(endpoint, (user, password))
         for b in buckets:
             fs.create_dir(b)
@@ -109,8 +130,14 @@ def minio(workdir: Path, buckets: list[str] = (), port: int | None = None, user:
 
 def s3(env: dict[str, str], *args: str) -> str:
     """Run `python -m tests.support.s3` (as Tilt does) with a MinIO env from minio()."""
-    r = subprocess.run([sys.executable, "-m", "tests.support.s3", *args], cwd=ROOT, env={**os.environ, **env},
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "tests.support.s3", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if r.returncode:
         raise RuntimeError(f"tests.support.s3 {' '.join(args)} failed: {r.stdout}{r.stderr}")
     return r.stdout
@@ -121,8 +148,20 @@ def git_server(workdir: Path) -> Iterator[str]:
     """stack/git-server/server.py; yields the repo URL."""
     workdir.mkdir(parents=True, exist_ok=True)
     port, gs = free_port(), STACK["git_server"]
-    cmd = [sys.executable, str(ROOT / "stack/git-server/server.py"), "--root", str(workdir / "srv"),
-           "--host", "127.0.0.1", "--port", str(port), "--repo", gs["repo"], "--branch", gs["branch"]]
+    cmd = [
+        sys.executable,
+        str(ROOT / "stack/git-server/server.py"),
+        "--root",
+        str(workdir / "srv"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--repo",
+        gs["repo"],
+        "--branch",
+        gs["branch"],
+    ]
     log = workdir / "git-server.log"
     with processes([cmd], dict(os.environ), [log]) as (proc,):
         wait_port(port, proc, log)
@@ -140,8 +179,12 @@ def working_tree(dest: Path) -> Path:
 def push_dags(work: Path, url: str) -> float:
     """Run the copy's hack/push-dags.sh against `url` (mirror repo beside the copy); returns seconds taken."""
     t0 = time.monotonic()
-    subprocess.run([str(work / "hack/push-dags.sh"), url], check=True, capture_output=True,
-                   env={**os.environ, "DAGS_MIRROR": str(work.parent / f"{work.name}-mirror")})
+    subprocess.run(
+        [str(work / "hack/push-dags.sh"), url],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "DAGS_MIRROR": str(work.parent / f"{work.name}-mirror")},
+    )
     return time.monotonic() - t0
 
 
@@ -150,8 +193,7 @@ def _git(*args: str, cwd: Path | None = None) -> str:
 
 
 @contextlib.contextmanager
-def git_poller(url: str, root: Path, link: str = "repo", ref: str | None = None,
-               period: float = 2.0) -> Iterator[Path]:
+def git_poller(url: str, root: Path, link: str = "repo", ref: str | None = None, period: float = 2.0) -> Iterator[Path]:
     """git-sync's loop (see the module doc). Yields root/link, the path readers use."""
     ref = ref or STACK["git_server"]["branch"]
     root.mkdir(parents=True, exist_ok=True)
@@ -201,17 +243,27 @@ def airflow_env(home: Path, dags_folder: Path, config: dict[str, str], extra: di
     DAG pick-up; home, DAG folder, SQLite and LocalExecutor are local."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_"))}
     env.update(config)
-    env.update(AIRFLOW_HOME=str(home), AIRFLOW__CORE__DAGS_FOLDER=str(dags_folder),
-               AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(home / "passwords.json"),
-               AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_hex(32), AIRFLOW__CORE__EXECUTOR="LocalExecutor",
-               AIRFLOW__CORE__LOAD_EXAMPLES="False")
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(dags_folder),
+        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(home / "passwords.json"),
+        AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_hex(32),
+        AIRFLOW__CORE__EXECUTOR="LocalExecutor",
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+    )
     env.update(extra or {})
     return env
 
 
 @contextlib.contextmanager
-def airflow(home: Path, env: dict, passwords_json: str, user: str = "admin", password: str = "admin",
-            components: tuple[str, ...] = ("dag-processor",)):
+def airflow(
+    home: Path,
+    env: dict,
+    passwords_json: str,
+    user: str = "admin",
+    password: str = "admin",
+    components: tuple[str, ...] = ("dag-processor",),
+):
     """`airflow db migrate`, then the api-server plus `components`; yields a logged-in client, the one `make e2e`
     uses (tests/support/sandbox.py: apache-airflow-client)."""
     from .sandbox import Airflow  # here: only this fixture needs the Airflow client
@@ -231,7 +283,9 @@ def airflow(home: Path, env: dict, passwords_json: str, user: str = "admin", pas
                 break
             except OSError:
                 if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
-                    raise RuntimeError("Airflow did not start:\n" + "\n".join(tail(log, 1500) for log in logs))
+                    raise RuntimeError(
+                        "Airflow did not start:\n" + "\n".join(tail(log, 1500) for log in logs)
+                    ) from None
                 time.sleep(1)
         yield af
 
@@ -245,10 +299,12 @@ def apiserver(workdir: Path, port: int | None = None) -> Iterator[tuple[str, str
 
     workdir.mkdir(parents=True, exist_ok=True)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # signs service-account tokens
-    (workdir / "sa.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                       serialization.NoEncryption()))
-    (workdir / "sa.pub").write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                                   serialization.PublicFormat.SubjectPublicKeyInfo))
+    (workdir / "sa.key").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    (workdir / "sa.pub").write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     token = secrets.token_hex(16)
     (workdir / "tokens.csv").write_text(f"{token},admin,admin,system:masters\n")
     etcd_port, peer_port, api_port = free_port(), free_port(), port or free_port()
@@ -257,17 +313,44 @@ def apiserver(workdir: Path, port: int | None = None) -> Iterator[tuple[str, str
         bins[name] = str(TOOLS_BIN / name)
         if not os.access(bins[name], os.X_OK):
             raise FileNotFoundError(f"{bins[name]} missing: run `hack/tools.sh apiserver`")
-    etcd = [bins["etcd"], "--data-dir", str(workdir / "etcd"), "--listen-client-urls", f"http://127.0.0.1:{etcd_port}",
-            "--advertise-client-urls", f"http://127.0.0.1:{etcd_port}",
-            "--listen-peer-urls", f"http://127.0.0.1:{peer_port}", "--initial-advertise-peer-urls",
-            f"http://127.0.0.1:{peer_port}", "--initial-cluster", f"default=http://127.0.0.1:{peer_port}"]
-    api = [bins["kube-apiserver"], "--etcd-servers", f"http://127.0.0.1:{etcd_port}", "--bind-address", "127.0.0.1",
-           "--secure-port", str(api_port), "--cert-dir", str(workdir / "certs"),
-           "--service-account-issuer", "https://kubernetes.default.svc",
-           "--service-account-key-file", str(workdir / "sa.pub"),
-           "--service-account-signing-key-file", str(workdir / "sa.key"),
-           "--token-auth-file", str(workdir / "tokens.csv"), "--authorization-mode", "RBAC",
-           "--service-cluster-ip-range", "10.96.0.0/16"]
+    etcd = [
+        bins["etcd"],
+        "--data-dir",
+        str(workdir / "etcd"),
+        "--listen-client-urls",
+        f"http://127.0.0.1:{etcd_port}",
+        "--advertise-client-urls",
+        f"http://127.0.0.1:{etcd_port}",
+        "--listen-peer-urls",
+        f"http://127.0.0.1:{peer_port}",
+        "--initial-advertise-peer-urls",
+        f"http://127.0.0.1:{peer_port}",
+        "--initial-cluster",
+        f"default=http://127.0.0.1:{peer_port}",
+    ]
+    api = [
+        bins["kube-apiserver"],
+        "--etcd-servers",
+        f"http://127.0.0.1:{etcd_port}",
+        "--bind-address",
+        "127.0.0.1",
+        "--secure-port",
+        str(api_port),
+        "--cert-dir",
+        str(workdir / "certs"),
+        "--service-account-issuer",
+        "https://kubernetes.default.svc",
+        "--service-account-key-file",
+        str(workdir / "sa.pub"),
+        "--service-account-signing-key-file",
+        str(workdir / "sa.key"),
+        "--token-auth-file",
+        str(workdir / "tokens.csv"),
+        "--authorization-mode",
+        "RBAC",
+        "--service-cluster-ip-range",
+        "10.96.0.0/16",
+    ]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBECONFIG", "ETCD"))}
     logs = [workdir / "etcd.log", workdir / "kube-apiserver.log"]
     with processes([etcd], env, logs[:1]) as (etcd_proc,):

@@ -8,6 +8,7 @@ committed audio): a rerun writes only the new ones, and manifest.json. `--force`
 
     .venv/bin/python -m tests.support.make_sample_data sample_data [--force]   (from the checkout)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,51 +59,84 @@ CALLS = {
     # recorded notice at the start and a supervisor later on; the customer hands the phone to her husband once.
     "call_004_long_billing_dispute": [
         ("agent", "en-us", "This call may be recorded for quality and training purposes."),
-        ("agent", "slt", "Good afternoon, thank you for calling the billing department. My name is Sarah. "
-                         "Who am I speaking with today?"),
-        ("customer", "rms", "Hi Sarah, my name is Maria Lopez. I am calling about my last bill, because I think "
-                            "I have been charged twice for the same month and I would like to understand what "
-                            "happened before I pay anything else."),
-        ("agent", "slt", "I am sorry to hear that. I will look into it right away. "
-                         "Can I have your account number, please?"),
+        (
+            "agent",
+            "slt",
+            "Good afternoon, thank you for calling the billing department. My name is Sarah. "
+            "Who am I speaking with today?",
+        ),
+        (
+            "customer",
+            "rms",
+            "Hi Sarah, my name is Maria Lopez. I am calling about my last bill, because I think "
+            "I have been charged twice for the same month and I would like to understand what "
+            "happened before I pay anything else.",
+        ),
+        (
+            "agent",
+            "slt",
+            "I am sorry to hear that. I will look into it right away. Can I have your account number, please?",
+        ),
         ("customer", "rms", "Yes. It is seven two zero four, nine one three, five five eight."),
-        ("agent", "slt", "Thank you, Maria. I have found your account. "
-                         "I can see a bill from the third of March for eighty nine dollars."),
+        (
+            "agent",
+            "slt",
+            "Thank you, Maria. I have found your account. "
+            "I can see a bill from the third of March for eighty nine dollars.",
+        ),
         ("customer", "rms", "Yes, that's right."),
         ("agent", "slt", "I can also see a second payment of eighty nine dollars taken on the fifth of March."),
-        ("customer", "rms", "Exactly, that is the problem. I paid the first one online with my debit card, and then "
-                            "two days later the same amount came out of my bank account again by direct debit. "
-                            "I did not set up a direct debit, and nobody asked me about it. Now my bank account "
-                            "is overdrawn and the bank is charging me a fee for that as well."),
+        (
+            "customer",
+            "rms",
+            "Exactly, that is the problem. I paid the first one online with my debit card, and then "
+            "two days later the same amount came out of my bank account again by direct debit. "
+            "I did not set up a direct debit, and nobody asked me about it. Now my bank account "
+            "is overdrawn and the bank is charging me a fee for that as well.",
+        ),
         ("agent", "slt", "Okay."),
-        ("agent", "slt", "I understand. Let me check the payment history on your account. "
-                         "Please stay on the line."),
+        ("agent", "slt", "I understand. Let me check the payment history on your account. Please stay on the line."),
         ("customer", "rms", "Sure, no problem."),
-        ("agent", "slt", "Thank you for waiting. It looks like a direct debit was added to your account when the "
-                         "new contract started in February. The system collected the monthly payment "
-                         "automatically, even though you had already paid the same bill with your card. "
-                         "So you are right, you were charged twice for the month of March."),
+        (
+            "agent",
+            "slt",
+            "Thank you for waiting. It looks like a direct debit was added to your account when the "
+            "new contract started in February. The system collected the monthly payment "
+            "automatically, even though you had already paid the same bill with your card. "
+            "So you are right, you were charged twice for the month of March.",
+        ),
         ("customer", "rms", "So can I get my money back?"),
-        ("agent", "slt", "Yes, you can. Because the refund is more than fifty dollars, my supervisor needs to "
-                         "approve it. Please hold while I transfer you."),
+        (
+            "agent",
+            "slt",
+            "Yes, you can. Because the refund is more than fifty dollars, my supervisor needs to "
+            "approve it. Please hold while I transfer you.",
+        ),
         ("customer", "rms", "Okay."),
         ("agent", "kal", "Hello, this is David, the billing supervisor. Sarah has explained the situation to me."),
         ("customer", "rms", "Hello David. Thank you for taking the call."),
-        ("agent", "kal", "I have reviewed the account, and I agree that the second payment was taken by mistake. "
-                         "I have approved a refund of eighty nine dollars to the bank account it was taken from. "
-                         "I have also cancelled the direct debit, so it will not happen again. The refund "
-                         "should arrive within five working days."),
+        (
+            "agent",
+            "kal",
+            "I have reviewed the account, and I agree that the second payment was taken by mistake. "
+            "I have approved a refund of eighty nine dollars to the bank account it was taken from. "
+            "I have also cancelled the direct debit, so it will not happen again. The refund "
+            "should arrive within five working days.",
+        ),
         ("customer", "rms", "That is good news. What about the fee that my bank charged me?"),
         ("agent", "kal", "How much was the bank fee?"),
         ("customer", "rms", "Hold on, my husband has the letter from the bank. I will pass you over to him."),
         ("customer", "awb", "Hello, the letter says the overdraft fee is twenty five dollars."),
-        ("agent", "kal", "Thank you. I will add a credit of twenty five dollars to the account "
-                         "to cover that fee."),
+        ("agent", "kal", "Thank you. I will add a credit of twenty five dollars to the account to cover that fee."),
         ("customer", "awb", "Thank you. Here is my wife again."),
-        ("agent", "kal", "So, to confirm, you will receive a refund of eighty nine dollars within five working "
-                         "days, and a credit of twenty five dollars will show on your next bill. "
-                         "I can send you a confirmation by email. "
-                         "Which email address should I use?"),
+        (
+            "agent",
+            "kal",
+            "So, to confirm, you will receive a refund of eighty nine dollars within five working "
+            "days, and a credit of twenty five dollars will show on your next bill. "
+            "I can send you a confirmation by email. "
+            "Which email address should I use?",
+        ),
         ("customer", "rms", "Please use maria dot lopez at example dot com."),
         ("agent", "kal", "Done. Your reference number for this case is four four seven one."),
         ("customer", "rms", "Four four seven one. Thank you, I have written it down."),
@@ -173,7 +207,9 @@ def encode(path: Path, audio: np.ndarray, rate: int, fmt: str, codec: str, sampl
         # packed float: interleave channels into one plane
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio.T).reshape(1, -1), format="flt", layout=layout)
         frame.sample_rate = rate
-        rs = av.AudioResampler(format=sample_fmt, layout=layout, rate=rate, frame_size=s.codec_context.frame_size or 1024)
+        rs = av.AudioResampler(
+            format=sample_fmt, layout=layout, rate=rate, frame_size=s.codec_context.frame_size or 1024
+        )
         for f in rs.resample(frame) + rs.resample(None):
             for p in s.encode(f):
                 c.mux(p)
@@ -213,7 +249,7 @@ def main(out: Path, force: bool = False) -> None:
             t += len(a) / rate + gaps[i % len(gaps)]
         stereo = np.zeros((2, int((t + 0.5) * rate)), dtype=np.float32)
         for ch, start, a in placed:
-            stereo[ch, start:start + len(a)] += 0.8 * a / max(1e-6, np.abs(a).max())
+            stereo[ch, start : start + len(a)] += 0.8 * a / max(1e-6, np.abs(a).max())
         encode(out / f"{name}.wav", stereo, rate, "wav", "pcm_mulaw", "s16")
     for fname, (voice, text) in MONO.items():
         refs["calls"][fname] = {"channels": {"mixed": text}}
@@ -223,8 +259,10 @@ def main(out: Path, force: bool = False) -> None:
         a = (0.8 * a / np.abs(a).max())[None, :]
         ext = fname.rsplit(".", 1)[1]
         fmt, codec, sfmt = {
-            "mp3": ("mp3", "libmp3lame", "s16p"), "flac": ("flac", "flac", "s16"),
-            "ogg": ("ogg", "libvorbis", "fltp"), "m4a": ("ipod", "aac", "fltp"),
+            "mp3": ("mp3", "libmp3lame", "s16p"),
+            "flac": ("flac", "flac", "s16"),
+            "ogg": ("ogg", "libvorbis", "fltp"),
+            "m4a": ("ipod", "aac", "fltp"),
         }.get(ext, ("wav", "pcm_alaw" if "alaw" in fname else "pcm_s16le", "s16"))
         encode(out / fname, a, 16000, fmt, codec, sfmt)
     # Valid audio that is pure silence: must give no chunks and an empty transcript.
@@ -239,8 +277,11 @@ def main(out: Path, force: bool = False) -> None:
     if missing("broken_truncated.wav"):
         good = (out / "call_001_card_payment.wav").read_bytes()
         (out / "broken_truncated.wav").write_bytes(good[: len(good) // 5])
-    refs["rejects"] = {"broken_empty.wav": "empty", "broken_not_audio.mp3": "not_audio",
-                       "broken_truncated.wav": "truncated"}
+    refs["rejects"] = {
+        "broken_empty.wav": "empty",
+        "broken_not_audio.mp3": "not_audio",
+        "broken_truncated.wav": "truncated",
+    }
     (out / "manifest.json").write_text(json.dumps(refs, indent=2) + "\n")
 
 

@@ -11,6 +11,7 @@ minio-credentials Secret (read with the Kubernetes client, context kind-<cluster
 explicitly, so its AWS SDK never looks at the user's own AWS_* variables or ~/.aws: real AWS credentials cannot end up
 in (or be sent to) the sandbox.
 """
+
 from __future__ import annotations
 
 import base64
@@ -35,8 +36,10 @@ def cluster_credentials(api=None) -> tuple[str, str]:
     m = STACK["minio"]
     data = client.CoreV1Api(api).read_namespaced_secret(m["credentials_secret"], STACK["namespace"]).data
     keys = m["credentials_keys"]
-    return (base64.b64decode(data[keys["AWS_ACCESS_KEY_ID"]]).decode(),
-            base64.b64decode(data[keys["AWS_SECRET_ACCESS_KEY"]]).decode())
+    return (
+        base64.b64decode(data[keys["AWS_ACCESS_KEY_ID"]]).decode(),
+        base64.b64decode(data[keys["AWS_SECRET_ACCESS_KEY"]]).decode(),
+    )
 
 
 def credentials() -> tuple[str, str]:
@@ -47,9 +50,15 @@ def credentials() -> tuple[str, str]:
 def filesystem(endpoint: str | None = None, keys: tuple[str, str] | None = None) -> pafs.S3FileSystem:
     u = urlsplit(endpoint or os.environ.get("AIRWAVE_S3_ENDPOINT") or STACK["minio"]["host_endpoint"])
     ak, sk = keys or credentials()
-    return pafs.S3FileSystem(access_key=ak, secret_key=sk, endpoint_override=u.netloc, scheme=u.scheme,
-                             region=STACK["minio"]["region"], force_virtual_addressing=False,
-                             allow_bucket_creation=True)  # for `mb`; pyarrow refuses by default
+    return pafs.S3FileSystem(
+        access_key=ak,
+        secret_key=sk,
+        endpoint_override=u.netloc,
+        scheme=u.scheme,
+        region=STACK["minio"]["region"],
+        force_virtual_addressing=False,
+        allow_bucket_creation=True,
+    )  # for `mb`; pyarrow refuses by default
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -65,7 +74,7 @@ def stat(fs: pafs.S3FileSystem, bucket: str, prefix: str) -> dict[str, pafs.File
         infos = fs.get_file_info(pafs.FileSelector(f"{bucket}/{prefix}".rstrip("/"), recursive=True))
     except FileNotFoundError:
         return {}
-    return {i.path[len(bucket) + 1:]: i for i in infos if i.type == pafs.FileType.File}
+    return {i.path[len(bucket) + 1 :]: i for i in infos if i.type == pafs.FileType.File}
 
 
 def upload(fs: pafs.S3FileSystem, src: Path, bucket: str, prefix: str) -> tuple[int, int]:

@@ -1,6 +1,7 @@
 """The running sandbox (`make up`) as the e2e tests see it, through the ecosystem's clients: Airflow's REST API with
 the official `apache-airflow-client`, MinIO with pyarrow's S3 filesystem (the cluster's own credentials, never the
 user's AWS ones), pods with the official Kubernetes client."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import requests
 from airflow_client import client as af
-from kubernetes import client as k8s, config as kconfig
+from kubernetes import client as k8s
+from kubernetes import config as kconfig
 from pyarrow import fs as pafs
 
 from . import stackfiles
@@ -110,14 +112,14 @@ def list_files(fs: pafs.FileSystem, path: str) -> list[str]:
 @dataclass
 class PodRecord:
     name: str
-    role: str            # executor | driver | worker
+    role: str  # executor | driver | worker
     node: str | None
-    owner: str | None    # the pod that owns it (executors: their driver)
+    owner: str | None  # the pod that owns it (executors: their driver)
     task_id: str | None
     run_id: str | None
     labels: dict = field(default_factory=dict)
-    created: float | None = None   # epoch seconds
-    running: float | None = None   # when its container started running
+    created: float | None = None  # epoch seconds
+    running: float | None = None  # when its container started running
 
 
 def classify(p: k8s.V1Pod) -> PodRecord | None:
@@ -132,12 +134,22 @@ def classify(p: k8s.V1Pod) -> PodRecord | None:
         role = "driver"
     else:
         return None
-    started = [cs.state.running.started_at for cs in (p.status.container_statuses or [])
-               if cs.state and cs.state.running and cs.state.running.started_at]
-    return PodRecord(p.metadata.name, role, p.spec.node_name, owners[0] if owners else None,
-                     labels.get("task_id") or ann.get("task_id"), labels.get("run_id") or ann.get("run_id"), labels,
-                     p.metadata.creation_timestamp.timestamp() if p.metadata.creation_timestamp else None,
-                     started[0].timestamp() if started else None)
+    started = [
+        cs.state.running.started_at
+        for cs in (p.status.container_statuses or [])
+        if cs.state and cs.state.running and cs.state.running.started_at
+    ]
+    return PodRecord(
+        p.metadata.name,
+        role,
+        p.spec.node_name,
+        owners[0] if owners else None,
+        labels.get("task_id") or ann.get("task_id"),
+        labels.get("run_id") or ann.get("run_id"),
+        labels,
+        p.metadata.creation_timestamp.timestamp() if p.metadata.creation_timestamp else None,
+        started[0].timestamp() if started else None,
+    )
 
 
 class PodWatch:
@@ -159,7 +171,7 @@ class PodWatch:
                     if rec:
                         old = self.seen.get(rec.name)
                         if old and old.running and not rec.running:
-                            rec.running = old.running   # keep what we saw (a finished pod has no running state)
+                            rec.running = old.running  # keep what we saw (a finished pod has no running state)
                         self.seen[rec.name] = rec
             except Exception as e:  # noqa: BLE001 (a blip of the API server must not end the watch)
                 log(f"pod watch: {e}")

@@ -2,6 +2,7 @@
 src/airwave/cluster/defaults.json (the names the package uses at run time, shipped in the wheel) and
 stack/sandbox/sandbox.json (the kind sandbox's layout: cluster name, ports, registry, pinned images). A section such
 as `minio` is split between them; no key is in both (tests/stack/test_consistency.py)."""
+
 from __future__ import annotations
 
 import json

@@ -6,6 +6,7 @@ through to KubernetesPodOperator):
 - write a per-task executor pod template, passed in an env var, to the file the Spark conf points at.
 No Airflow import: the Spark image does not have Airflow.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,8 +1,9 @@
 """Pure builders for one Spark application per Airflow task: spark-submit argv, Spark conf, driver pod spec.
 
 No Airflow import here, so golden tests (and the stack/ checks) can call these directly. Every name shared with
-the cluster (namespace, images, service account, Secret, ports) comes from `airwave/stack.json`.
+the cluster (namespace, images, service account, Secret, ports) comes from `airwave/cluster/defaults.json` (`stack()`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -11,10 +12,12 @@ import json
 import os
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any, cast
 
 from airwave.settings import Environment, apply_env, environment, mebibytes
 from airwave.spark import LOCAL_DEFAULTS, local_object_store_conf, s3a_conf
@@ -32,10 +35,10 @@ BASE_CONTAINER = "base"  # KubernetesPodOperator follows the logs of the contain
 
 
 @lru_cache(maxsize=1)
-def stack() -> dict:
+def stack() -> dict[str, Any]:
     """The cluster names this package needs at run time (airwave/cluster/defaults.json). The kind sandbox's own
     layout (host ports, NodePorts, registry, pinned third-party images) is stack/sandbox/sandbox.json, not shipped."""
-    return json.loads(resources.files("airwave.cluster").joinpath("defaults.json").read_text())
+    return cast(dict[str, Any], json.loads(resources.files("airwave.cluster").joinpath("defaults.json").read_text()))
 
 
 SPARK_IMAGE_ENV = Environment.variable("spark_image")
@@ -50,9 +53,9 @@ def cpu_request_millis() -> int:
     return environment().spark_cpu_request_millis
 
 
-def spark_image(s: dict | None = None) -> str:
+def spark_image(s: dict[str, Any] | None = None) -> str:
     """The exact Spark image ref the deployment hands this process (on kind: Tilt's content-addressed build, set on
-    each worker pod by the scheduler, see stack/images/airflow/airflow_local_settings.py), else stack.json's tag."""
+    each worker pod by the scheduler, see stack/images/airflow/airflow_local_settings.py), else defaults.json's tag."""
     if image := environment().spark_image:
         return image
     s = s or stack()
@@ -68,7 +71,7 @@ class ClusterShape:
     executor_memory: str = "2g"
     driver_memory: str = "1g"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name in ("executors", "executor_cores"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:
@@ -77,7 +80,9 @@ class ClusterShape:
             mebibytes(getattr(self, name))  # validates
 
     @classmethod
-    def coerce(cls, executors, executor_cores, executor_memory, driver_memory) -> "ClusterShape":
+    def coerce(
+        cls, executors: int | str, executor_cores: int | str, executor_memory: object, driver_memory: object
+    ) -> ClusterShape:
         """Templated operator fields arrive as strings ("2"); turn them back into a shape."""
         return cls(int(executors), int(executor_cores), str(executor_memory).strip(), str(driver_memory).strip())
 
@@ -101,14 +106,14 @@ def pod_name_prefix(task_id: str, run_id: str, try_number: int, map_index: int |
     return f"{dns_name(task_id, 30)}-{digest}-t{int(try_number)}"
 
 
-def drop_empty_options(args: list) -> list[str]:
+def drop_empty_options(args: Sequence[object]) -> list[str]:
     """Drop `--opt ''` pairs, so a DAG param left empty means "the CLI's default" instead of an empty value."""
     out: list[str] = []
-    args = [str(a) for a in args]
+    argv = [str(a) for a in args]
     i = 0
-    while i < len(args):
-        a = args[i]
-        if a.startswith("--") and "=" not in a and i + 1 < len(args) and args[i + 1].strip() in ("", "None"):
+    while i < len(argv):
+        a = argv[i]
+        if a.startswith("--") and "=" not in a and i + 1 < len(argv) and argv[i + 1].strip() in ("", "None"):
             i += 2
             continue
         out.append(a)
@@ -169,18 +174,21 @@ def local_master(shape: ClusterShape) -> str:
     return spark_local_master(shape.executors * shape.executor_cores)
 
 
-def local_spark_conf(shape: ClusterShape, extra: dict[str, str] | None = None,
-                     store: ObjectStore | None = None) -> dict[str, str]:
+def local_spark_conf(
+    shape: ClusterShape, extra: dict[str, str] | None = None, store: ObjectStore | None = None
+) -> dict[str, str]:
     conf = dict(LOCAL_DEFAULTS)  # the stages' tuning; under spark-submit the stage does not apply it itself
-    conf.update({
-        # Everything (and every Python worker's model) lives on this machine: the JVM gets the driver memory.
-        "spark.driver.memory": shape.driver_memory,
-        # Loopback: no dependence on the worker's hostname resolving, nothing listening on other interfaces.
-        "spark.driver.host": "127.0.0.1",
-        "spark.driver.bindAddress": "127.0.0.1",
-        # Several Spark tasks may run side by side on one Airflow worker; a UI per task would fight over 4040.
-        "spark.ui.enabled": "false",
-    })
+    conf.update(
+        {
+            # Everything (and every Python worker's model) lives on this machine: the JVM gets the driver memory.
+            "spark.driver.memory": shape.driver_memory,
+            # Loopback: no dependence on the worker's hostname resolving, nothing listening on other interfaces.
+            "spark.driver.host": "127.0.0.1",
+            "spark.driver.bindAddress": "127.0.0.1",
+            # Several Spark tasks may run side by side on one Airflow worker; a UI per task would fight over 4040.
+            "spark.ui.enabled": "false",
+        }
+    )
     env = environment()
     if store is None:  # s3a to $AWS_ENDPOINT_URL (e.g. MinIO), when set
         conf.update(local_object_store_conf(env.s3_endpoint, env.aws_region, env.spark_jars))
@@ -210,39 +218,41 @@ def kubernetes_spark_conf(
     sp = s["spark"]
     image = image or spark_image(s)
     conf = dict(LOCAL_DEFAULTS)
-    conf.update({
-        "spark.kubernetes.namespace": s["namespace"],
-        "spark.kubernetes.container.image": image,
-        # Our images carry a mutable tag (`dev`, rebuilt by Tilt): always ask the registry, or nodes run stale code.
-        "spark.kubernetes.container.image.pullPolicy": "Always",
-        # Client mode: authenticate with the task pod's own service account (keys have no ".driver." infix).
-        "spark.kubernetes.authenticate.caCertFile": f"{SA_DIR}/ca.crt",
-        "spark.kubernetes.authenticate.oauthTokenFile": f"{SA_DIR}/token",
-        "spark.kubernetes.authenticate.driver.serviceAccountName": sp["service_account"],
-        # Executors reach the driver by pod IP (pods have no DNS name without a Service): spark.driver.host. Spark
-        # 4.1+ would otherwise hand them the bind address (0.0.0.0) in client mode.
-        "spark.driver.host": "$(POD_IP)",
-        "spark.kubernetes.executor.useDriverPodIP": "false",
-        "spark.driver.bindAddress": "0.0.0.0",
-        "spark.driver.port": str(sp["driver_port"]),
-        "spark.blockManager.port": str(sp["block_manager_port"]),
-        "spark.ui.port": str(sp["ui_port"]),
-        # Executors get an ownerReference to this pod: deleting the task pod garbage-collects the cluster.
-        "spark.kubernetes.driver.pod.name": "$(POD_NAME)",
-        "spark.kubernetes.executor.podNamePrefix": pod_name_prefix,
-        "spark.kubernetes.executor.deleteOnTermination": "true",
-        "spark.executor.instances": str(shape.executors),
-        "spark.executor.cores": str(shape.executor_cores),
-        # Only the pod's CPU request; spark.executor.cores still sets how many tasks an executor runs at once.
-        "spark.kubernetes.executor.request.cores": f"{shape.executor_cores * cpu_request_millis()}m",
-        "spark.executor.memory": shape.executor_memory,
-        # The executor's Python workers (faster-whisper models) live outside the JVM heap.
-        "spark.executor.memoryOverheadFactor": "0.4",
-        "spark.driver.memory": shape.driver_memory,
-        "spark.dynamicAllocation.enabled": "false",  # a fixed, per-task cluster: the shape is the contract
-        "spark.kubernetes.executor.podTemplateFile": executor_pod_template_file or sp["executor_pod_template_path"],
-        "spark.kubernetes.executor.podTemplateContainerName": "spark-kubernetes-executor",
-    })
+    conf.update(
+        {
+            "spark.kubernetes.namespace": s["namespace"],
+            "spark.kubernetes.container.image": image,
+            # Our images carry a mutable tag (`dev`, rebuilt by Tilt): always ask the registry, or nodes run stale code.
+            "spark.kubernetes.container.image.pullPolicy": "Always",
+            # Client mode: authenticate with the task pod's own service account (keys have no ".driver." infix).
+            "spark.kubernetes.authenticate.caCertFile": f"{SA_DIR}/ca.crt",
+            "spark.kubernetes.authenticate.oauthTokenFile": f"{SA_DIR}/token",
+            "spark.kubernetes.authenticate.driver.serviceAccountName": sp["service_account"],
+            # Executors reach the driver by pod IP (pods have no DNS name without a Service): spark.driver.host. Spark
+            # 4.1+ would otherwise hand them the bind address (0.0.0.0) in client mode.
+            "spark.driver.host": "$(POD_IP)",
+            "spark.kubernetes.executor.useDriverPodIP": "false",
+            "spark.driver.bindAddress": "0.0.0.0",
+            "spark.driver.port": str(sp["driver_port"]),
+            "spark.blockManager.port": str(sp["block_manager_port"]),
+            "spark.ui.port": str(sp["ui_port"]),
+            # Executors get an ownerReference to this pod: deleting the task pod garbage-collects the cluster.
+            "spark.kubernetes.driver.pod.name": "$(POD_NAME)",
+            "spark.kubernetes.executor.podNamePrefix": pod_name_prefix,
+            "spark.kubernetes.executor.deleteOnTermination": "true",
+            "spark.executor.instances": str(shape.executors),
+            "spark.executor.cores": str(shape.executor_cores),
+            # Only the pod's CPU request; spark.executor.cores still sets how many tasks an executor runs at once.
+            "spark.kubernetes.executor.request.cores": f"{shape.executor_cores * cpu_request_millis()}m",
+            "spark.executor.memory": shape.executor_memory,
+            # The executor's Python workers (faster-whisper models) live outside the JVM heap.
+            "spark.executor.memoryOverheadFactor": "0.4",
+            "spark.driver.memory": shape.driver_memory,
+            "spark.dynamicAllocation.enabled": "false",  # a fixed, per-task cluster: the shape is the contract
+            "spark.kubernetes.executor.podTemplateFile": executor_pod_template_file or sp["executor_pod_template_path"],
+            "spark.kubernetes.executor.podTemplateContainerName": "spark-kubernetes-executor",
+        }
+    )
     conf.update(object_store_conf(store))
     conf.update({k: str(v) for k, v in (extra or {}).items()})
     return conf
@@ -301,24 +311,24 @@ def object_store_conf(store: ObjectStore | None = None) -> dict[str, str]:
 def executor_pod_template(
     *,
     node_selector: dict[str, str] | None = None,
-    tolerations: list[dict] | None = None,
+    tolerations: list[dict[str, Any]] | None = None,
     labels: dict[str, str] | None = None,
     resources_limits: dict[str, str] | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """A per-task executor pod template, e.g. to land executors on GPU nodes.
 
     Spark fills in image, command, cpu/memory and owner; the template only adds placement. The container must be
     named like `spark.kubernetes.executor.podTemplateContainerName`.
     """
-    container: dict = {"name": "spark-kubernetes-executor"}
+    container: dict[str, Any] = {"name": "spark-kubernetes-executor"}
     if resources_limits:  # e.g. {"nvidia.com/gpu": "1"}; Spark keeps extra resources and adds cpu/memory
         container["resources"] = {"limits": dict(resources_limits)}
-    spec: dict = {"containers": [container]}
+    spec: dict[str, Any] = {"containers": [container]}
     if node_selector:
         spec["nodeSelector"] = dict(node_selector)
     if tolerations:
         spec["tolerations"] = [dict(t) for t in tolerations]
-    pod: dict = {"apiVersion": "v1", "kind": "Pod", "spec": spec}
+    pod: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod", "spec": spec}
     if labels:
         pod["metadata"] = {"labels": dict(labels)}
     return pod
@@ -327,7 +337,12 @@ def executor_pod_template(
 def driver_container_args(conf: dict[str, str], app_args: list[str], *, app_name: str) -> list[str]:
     """Arguments for `python3 -m airwave.cluster.driver`: a spark-submit argv with the app file left open."""
     return spark_submit_command(
-        APP_PLACEHOLDER, app_args, master=K8S_MASTER, deploy_mode="client", conf=conf, name=app_name,
+        APP_PLACEHOLDER,
+        app_args,
+        master=K8S_MASTER,
+        deploy_mode="client",
+        conf=conf,
+        name=app_name,
     )
 
 
@@ -336,10 +351,10 @@ def driver_pod_spec(
     args: list[str],
     shape: ClusterShape,
     image: str | None = None,
-    executor_pod_template: dict | None = None,
+    executor_pod_template: dict[str, Any] | None = None,
     labels: dict[str, str] | None = None,
     store: ObjectStore | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The task pod = the Spark driver (client mode). A Pod manifest (API field names) for KubernetesPodOperator.
 
     `args` is the full spark-submit argv from `driver_container_args`; `driver.py` resolves the app file and execs.
@@ -349,7 +364,7 @@ def driver_pod_spec(
     sp, m = s["spark"], s["minio"]
     image = image or spark_image(s)
 
-    env: list[dict] = [
+    env: list[dict[str, Any]] = [
         # Downward API: the driver advertises its pod IP and names itself as the executors' owner.
         {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
         {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
@@ -400,12 +415,14 @@ def driver_pod_spec(
             "serviceAccountName": sp["service_account"],
             "restartPolicy": "Never",
             "containers": [container],
-            "volumes": [{
-                "name": "executor-pod-template",
-                "configMap": {
-                    "name": sp["executor_pod_template_configmap"],
-                    "items": [{"key": template_file, "path": template_file}],
-                },
-            }],
+            "volumes": [
+                {
+                    "name": "executor-pod-template",
+                    "configMap": {
+                        "name": sp["executor_pod_template_configmap"],
+                        "items": [{"key": template_file, "path": template_file}],
+                    },
+                }
+            ],
         },
     }

@@ -1,6 +1,7 @@
 """Post-process (Spark): segments -> per call, in time order across channels, with roles, PII redacted ->
 RUN/calls/<input name>.{json,srt,vtt}, RUN/summary/ (one row per call, schemas.SUMMARY) and RUN/report.json.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,11 @@ def output_names(call_ids: list[str]) -> dict[str, str]:
 
 def build_call(call: dict, segs: list[dict]) -> tuple[dict, str, str]:
     """Assemble one call: drop non-speech, order across channels, redact per channel. Returns (json, srt, vtt)."""
-    segs = [{**s, "start": s["start_s"], "end": s["end_s"]} for s in segs
-            if s["text"] and not (s["no_speech_prob"] > NO_SPEECH_PROB and s["avg_logprob"] < LOGPROB_FLOOR)]
+    segs = [
+        {**s, "start": s["start_s"], "end": s["end_s"]}
+        for s in segs
+        if s["text"] and not (s["no_speech_prob"] > NO_SPEECH_PROB and s["avg_logprob"] < LOGPROB_FLOOR)
+    ]
     for s in segs:
         s["text"] = " ".join(s["text"].split())  # normalise whitespace
     segs.sort(key=lambda s: (s["start"], s["channel"], s["chunk_idx"], s["seg_idx"]))
@@ -38,11 +42,18 @@ def build_call(call: dict, segs: list[dict]) -> tuple[dict, str, str]:
     for ch in sorted({s["channel"] for s in segs}):
         mine = [s for s in segs if s["channel"] == ch]  # one channel, in time order
         texts, recs = redact_segments([s["text"] for s in mine])
-        for s, t in zip(mine, texts):
+        for s, t in zip(mine, texts, strict=False):
             s["text"] = t
-        redactions += [{"type": r["type"], "channel": ch, "segment": mine[r["segment"]]["id"],
-                        "start": round(mine[r["segment"]]["start"], 3), "end": round(mine[r["segment"]]["end"], 3)}
-                       for r in recs]
+        redactions += [
+            {
+                "type": r["type"],
+                "channel": ch,
+                "segment": mine[r["segment"]]["id"],
+                "start": round(mine[r["segment"]]["start"], 3),
+                "end": round(mine[r["segment"]]["end"], 3),
+            }
+            for r in recs
+        ]
     redactions.sort(key=lambda r: (r["segment"], r["type"]))
     model_id = segs[0]["model_id"] if segs else call.get("model_id", "")
     doc = transcript(call, segs, redactions, model_id)
@@ -75,27 +86,47 @@ def run(spark, out_uri: str) -> dict:
         storage.write_text(layout.transcript(base, name, "srt"), srt)
         storage.write_text(layout.transcript(base, name, "vtt"), vtt)
         row = CallSummary(
-            call_id=call["call_id"], name=name, status="transcribed" if doc["segments"] else "no_speech",
-            duration_s=call["duration_s"], channels=call["source_channels"], segments=len(doc["segments"]),
-            words=sum(len(s["text"].split()) for s in doc["segments"]), redactions=len(doc["redactions"]),
-            transcript_uri=uri)
+            call_id=call["call_id"],
+            name=name,
+            status="transcribed" if doc["segments"] else "no_speech",
+            duration_s=call["duration_s"],
+            channels=call["source_channels"],
+            segments=len(doc["segments"]),
+            words=sum(len(s["text"].split()) for s in doc["segments"]),
+            redactions=len(doc["redactions"]),
+            transcript_uri=uri,
+        )
         return pd.DataFrame([asdict(row)])
 
     summary = joined.groupBy("call_id").applyInPandas(per_call, schemas.SUMMARY)
     summary.write.mode("overwrite").parquet(layout.summary(base))
-    rows = sorted((CallSummary(**r.asDict()) for r in spark.read.parquet(layout.summary(base)).collect()),
-                  key=lambda r: r.call_id)
-    rejects = sorted((r.asDict() for r in spark.read.parquet(layout.rejects(base)).collect()),
-                     key=lambda r: r["call_id"])
+    rows = sorted(
+        (CallSummary(**r.asDict()) for r in spark.read.parquet(layout.summary(base)).collect()), key=lambda r: r.call_id
+    )
+    rejects = sorted(
+        (r.asDict() for r in spark.read.parquet(layout.rejects(base)).collect()), key=lambda r: r["call_id"]
+    )
     report = {
-        "schema": "airwave.run-report", "schema_version": "1.0",
-        "calls": len(rows), "rejected": len(rejects),
+        "schema": "airwave.run-report",
+        "schema_version": "1.0",
+        "calls": len(rows),
+        "rejected": len(rejects),
         "no_speech": sum(r.status == "no_speech" for r in rows),
         "audio_s": round(sum(r.duration_s for r in rows), 3),
-        "segments": sum(r.segments for r in rows), "redactions": sum(r.redactions for r in rows),
+        "segments": sum(r.segments for r in rows),
+        "redactions": sum(r.redactions for r in rows),
         "outputs": layout.transcripts(base),
-        "per_call": [{"call_id": r.call_id, "name": r.name, "status": r.status, "duration_s": r.duration_s,
-                      "segments": r.segments, "redactions": r.redactions} for r in rows],
+        "per_call": [
+            {
+                "call_id": r.call_id,
+                "name": r.name,
+                "status": r.status,
+                "duration_s": r.duration_s,
+                "segments": r.segments,
+                "redactions": r.redactions,
+            }
+            for r in rows
+        ],
         "rejects": [{k: r[k] for k in ("call_id", "reason", "detail")} for r in rejects],
     }
     layout.publish(base, "postprocess")

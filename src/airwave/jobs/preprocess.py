@@ -6,12 +6,20 @@ schemas are schemas.CHUNKS, CALLS and REJECTS.
 The driver lists the input (storage.list_inputs: any character a file system or S3 key allows stays in the call
 id); each task reads its files itself, so only file names and sizes travel through Spark, never whole files.
 """
+
 from __future__ import annotations
 
 from .. import layout, schemas, storage
 from ..audio import DecodeError, decode, role_of, to_pcm16
-from ..settings import (DEFAULT_EXCLUDE, DEFAULT_ROLES, exclude_patterns, is_excluded, max_input_bytes,
-                        max_input_seconds, parse_roles)
+from ..settings import (
+    DEFAULT_EXCLUDE,
+    DEFAULT_ROLES,
+    exclude_patterns,
+    is_excluded,
+    max_input_bytes,
+    max_input_seconds,
+    parse_roles,
+)
 from ..vad import chunk_call
 
 
@@ -28,32 +36,66 @@ def process_file(path: str, content: bytes, root: str, roles: dict[int, str], ma
     except DecodeError as e:
         return [{**call, "status": "rejected", "reason": e.reason, "detail": str(e), "n_chunks": 0}]
     except Exception as e:  # a decoder crash on odd input must not stop the run either
-        return [{**call, "status": "rejected", "reason": "decoder_error", "detail": f"{type(e).__name__}: {e}",
-                 "n_chunks": 0}]
+        return [
+            {
+                **call,
+                "status": "rejected",
+                "reason": "decoder_error",
+                "detail": f"{type(e).__name__}: {e}",
+                "n_chunks": 0,
+            }
+        ]
     meta = {"source_format": d.source_format, "duration_s": d.duration_s, "sha256": d.sha256}
     rows, speech = [], 0.0
     for ch, chunks in enumerate(chunk_call(d.channels)):
         for i, c in enumerate(chunks):
-            rows.append({"kind": "chunk", "call_id": call["call_id"], "channel": ch,
-                         "role": role_of(ch, len(d.channels), roles), "chunk_idx": i, "start_s": c.start_s,
-                         "end_s": c.end_s, "speech_s": c.speech_s, "regions": [list(r) for r in c.regions],
-                         "pcm": to_pcm16(c.audio), **meta})
+            rows.append(
+                {
+                    "kind": "chunk",
+                    "call_id": call["call_id"],
+                    "channel": ch,
+                    "role": role_of(ch, len(d.channels), roles),
+                    "chunk_idx": i,
+                    "start_s": c.start_s,
+                    "end_s": c.end_s,
+                    "speech_s": c.speech_s,
+                    "regions": [list(r) for r in c.regions],
+                    "pcm": to_pcm16(c.audio),
+                    **meta,
+                }
+            )
             speech += c.speech_s
-    rows.append({**call, **meta, "status": "ok", "source_rate": d.source_rate, "source_channels": len(d.channels),
-                 "n_chunks": len(rows), "speech_s": speech})
+    rows.append(
+        {
+            **call,
+            **meta,
+            "status": "ok",
+            "source_rate": d.source_rate,
+            "source_channels": len(d.channels),
+            "n_chunks": len(rows),
+            "speech_s": speech,
+        }
+    )
     return rows
 
 
-def read_and_process(path: str, size: int, reason: str, detail: str, root: str, roles: dict[int, str],
-                     limit: int, max_s: float) -> list[dict]:
+def read_and_process(
+    path: str, size: int, reason: str, detail: str, root: str, roles: dict[int, str], limit: int, max_s: float
+) -> list[dict]:
     """One listed input -> rows; what cannot be read at all is rejected with its reason instead."""
     call = {"kind": "call", "call_id": relative_id(path, root), "source": path, "n_chunks": 0}
     if reason:  # the listing already knows: a name that is not UTF-8, a broken link ...
         return [{**call, "status": "rejected", "reason": reason, "detail": detail}]
     if size > limit:
-        return [{**call, "status": "rejected", "reason": "too_large",
-                 "detail": f"{size} bytes ({size / 2**20:.1f} MiB) is over the {limit / 2**20:.3g} MiB limit "
-                           "(--max-input-mb / AIRWAVE_MAX_INPUT_MB)"}]
+        return [
+            {
+                **call,
+                "status": "rejected",
+                "reason": "too_large",
+                "detail": f"{size} bytes ({size / 2**20:.1f} MiB) is over the {limit / 2**20:.3g} MiB limit "
+                "(--max-input-mb / AIRWAVE_MAX_INPUT_MB)",
+            }
+        ]
     try:
         content = storage.read_bytes(path)
     except OSError as e:  # vanished or unreadable between listing and reading
@@ -61,8 +103,15 @@ def read_and_process(path: str, size: int, reason: str, detail: str, root: str, 
     return process_file(path, content, root, roles, max_s)
 
 
-def run(spark, input_uri: str, out_uri: str, roles: str = DEFAULT_ROLES, exclude: str = DEFAULT_EXCLUDE,
-        max_input_mb: float | None = None, max_input_minutes: float | None = None) -> dict:
+def run(
+    spark,
+    input_uri: str,
+    out_uri: str,
+    roles: str = DEFAULT_ROLES,
+    exclude: str = DEFAULT_EXCLUDE,
+    max_input_mb: float | None = None,
+    max_input_minutes: float | None = None,
+) -> dict:
     import pandas as pd
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
@@ -84,8 +133,11 @@ def run(spark, input_uri: str, out_uri: str, roles: str = DEFAULT_ROLES, exclude
 
     def decode_partition(batches):
         for pdf in batches:
-            rows = [r for p, n, why, d in zip(pdf["path"], pdf["size"], pdf["reason"], pdf["detail"])
-                    for r in read_and_process(p, int(n), why, d, root, role_map, limit, max_s)]
+            rows = [
+                r
+                for p, n, why, d in zip(pdf["path"], pdf["size"], pdf["reason"], pdf["detail"], strict=False)
+                for r in read_and_process(p, int(n), why, d, root, role_map, limit, max_s)
+            ]
             yield pd.DataFrame([{c: r.get(c) for c in cols} for r in rows], columns=cols)
 
     # Spread files over all task slots.
@@ -97,15 +149,23 @@ def run(spark, input_uri: str, out_uri: str, roles: str = DEFAULT_ROLES, exclude
     # Each write replaces its own prefix: a rerun or a retry never duplicates.
     chunks.write.mode("overwrite").parquet(layout.chunks(run_uri))
     calls.write.mode("overwrite").parquet(layout.calls_table(run_uri))
-    calls.filter("status = 'rejected'").select(*schemas.names(schemas.REJECTS)) \
-        .write.mode("overwrite").parquet(layout.rejects(run_uri))
-    stats = calls.groupBy().agg(
-        F.count("*").alias("files"), F.sum(F.when(F.col("status") == "ok", 1).otherwise(0)).alias("ok"),
-        F.sum(F.when(F.col("status") == "rejected", 1).otherwise(0)).alias("rejected"),
-        F.sum("duration_s").alias("audio_s"), F.sum(F.col("duration_s") * F.col("source_channels")).alias("channel_audio_s"),
-        F.sum("speech_s").alias("speech_s"),
-        F.sum("n_chunks").alias("chunks"),
-    ).first().asDict()
+    calls.filter("status = 'rejected'").select(*schemas.names(schemas.REJECTS)).write.mode("overwrite").parquet(
+        layout.rejects(run_uri)
+    )
+    stats = (
+        calls.groupBy()
+        .agg(
+            F.count("*").alias("files"),
+            F.sum(F.when(F.col("status") == "ok", 1).otherwise(0)).alias("ok"),
+            F.sum(F.when(F.col("status") == "rejected", 1).otherwise(0)).alias("rejected"),
+            F.sum("duration_s").alias("audio_s"),
+            F.sum(F.col("duration_s") * F.col("source_channels")).alias("channel_audio_s"),
+            F.sum("speech_s").alias("speech_s"),
+            F.sum("n_chunks").alias("chunks"),
+        )
+        .first()
+        .asDict()
+    )
     rows.unpersist()
     layout.publish(run_uri, "preprocess")
     return {**{k: (v or 0) for k, v in stats.items()}, "excluded": len(listed) - len(inputs)}

@@ -5,6 +5,7 @@ One model per Python worker (module-level cache in asr.py; workers are reused), 
 together, `cpu_threads` = spark.task.cpus so that workers x threads = cores. RUN/transcribe/stats.json: the stage's
 wall time and the peak memory of its Python processes (what `airwave sweep` compares cluster shapes by).
 """
+
 from __future__ import annotations
 
 import json
@@ -37,18 +38,29 @@ def assign_partitions(keys: list[tuple], n_parts: int) -> dict[tuple, int]:
 
 def transcribe_rows(rows, cfg: AsrConfig, model_id: str):
     """Transcribe one partition of chunk rows; yields SEGMENTS rows (tuples) in call time."""
+    from ..asr import transcribe_chunks
     from ..audio import from_pcm16
     from ..vad import split_at_regions
-    from ..asr import transcribe_chunks
 
     rows = sorted(rows, key=lambda r: (r["call_id"], r["channel"], r["chunk_idx"]))
     results = transcribe_chunks([from_pcm16(bytes(r["pcm"])) for r in rows], cfg)
-    for r, segs in zip(rows, results):
+    for r, segs in zip(rows, results, strict=False):
         regions = [tuple(x) for x in r["regions"]]
         cues = [c for s in segs if s.text for c in split_at_regions(s, regions)]  # one speech region each
         for j, c in enumerate(cues):
-            yield (r["call_id"], r["channel"], r["role"], r["chunk_idx"], j, c.start, c.end, c.text,
-                   c.avg_logprob, c.no_speech_prob, model_id)
+            yield (
+                r["call_id"],
+                r["channel"],
+                r["role"],
+                r["chunk_idx"],
+                j,
+                c.start,
+                c.end,
+                c.text,
+                c.avg_logprob,
+                c.no_speech_prob,
+                model_id,
+            )
 
 
 class _MaxPerKey(AccumulatorParam):
@@ -85,21 +97,34 @@ def run(spark, out_uri: str, cfg: AsrConfig, chunks_from: str | None = None) -> 
     n_parts = max(1, min(len(keys), slots * max(1, -(-len(keys) // (slots * cfg.batch_size * 4)))))
     assignment = assign_partitions(keys, n_parts)
     peaks = spark.sparkContext.accumulator({}, _MaxPerKey())
-    rdd = (chunks.rdd.map(lambda r: (assignment[(r["call_id"], r["channel"], r["chunk_idx"])], r.asDict()))
-           .partitionBy(n_parts, lambda p: p).values()
-           .mapPartitions(lambda rows: _transcribe_partition(rows, cfg, model_id, peaks)))
+    rdd = (
+        chunks.rdd.map(lambda r: (assignment[(r["call_id"], r["channel"], r["chunk_idx"])], r.asDict()))
+        .partitionBy(n_parts, lambda p: p)
+        .values()
+        .mapPartitions(lambda rows: _transcribe_partition(rows, cfg, model_id, peaks))
+    )
     segments = spark.createDataFrame(rdd, schemas.SEGMENTS)
     out = layout.segments(base)
     segments.write.mode("overwrite").parquet(out)  # replaces a previous attempt's output whole
     stats = spark.read.parquet(out).groupBy().count().first()
     workers = peaks.value
-    result = {"chunks": len(keys), "segments": stats["count"], "partitions": n_parts, "model": model_id,
-              "cpu_threads": cfg.cpu_threads, "batch_size": cfg.batch_size, "workers": slots,
-              "wall_s": round(time.time() - t0, 2),
-              # Python processes only (the JVM is not counted): each worker's peak RSS, their sum, the driver's.
-              "memory_mb": {"worker_peak": round(max(workers.values(), default=0), 1),
-                            "workers_sum": round(sum(workers.values()), 1), "worker_processes": len(workers),
-                            "driver": round(_peak_rss_mb(), 1)}}
+    result = {
+        "chunks": len(keys),
+        "segments": stats["count"],
+        "partitions": n_parts,
+        "model": model_id,
+        "cpu_threads": cfg.cpu_threads,
+        "batch_size": cfg.batch_size,
+        "workers": slots,
+        "wall_s": round(time.time() - t0, 2),
+        # Python processes only (the JVM is not counted): each worker's peak RSS, their sum, the driver's.
+        "memory_mb": {
+            "worker_peak": round(max(workers.values(), default=0), 1),
+            "workers_sum": round(sum(workers.values()), 1),
+            "worker_processes": len(workers),
+            "driver": round(_peak_rss_mb(), 1),
+        },
+    }
     storage.write_text(layout.transcribe_stats(base), json.dumps(result, indent=2) + "\n")
     layout.publish(base, "transcribe")
     return result

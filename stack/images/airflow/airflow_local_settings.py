@@ -7,6 +7,7 @@ image, and the SparkClusterOperator in it starts driver and executors from that 
 mixes worker code of one build with Spark code of another; a rebuild rolls the scheduler and only new pods change.
 Without these variables (no Tilt) nothing is changed: the pod template's image and defaults.json's tag apply.
 """
+
 from __future__ import annotations
 
 import os

@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 import time
+from typing import Any
 
 from . import settings
 from .asr import AsrConfig
@@ -196,21 +197,13 @@ def main(argv: list[str] | None = None) -> int:
 
         return sweep.main(a)
     from . import spark as sp
-    from .jobs import postprocess, preprocess, transcribe
+    from .jobs import postprocess, transcribe
 
     session = sp.session(f"airwave-{a.stage if a.cmd == 'stage' else 'run'}")
     try:
         if a.cmd == "stage":
             if a.stage == "preprocess":
-                stats = preprocess.run(
-                    session,
-                    a.input,
-                    a.out,
-                    roles=a.roles,
-                    exclude=a.exclude,
-                    max_input_mb=a.max_input_mb,
-                    max_input_minutes=a.max_input_minutes,
-                )
+                stats = _preprocess(session, a)
             elif a.stage == "transcribe":
                 stats = transcribe.run(session, a.out, _asr_config(a), chunks_from=a.chunks_from)
             else:
@@ -223,9 +216,23 @@ def main(argv: list[str] | None = None) -> int:
         session.stop()
 
 
+def _preprocess(session: Any, a: argparse.Namespace) -> dict[str, Any]:
+    from .jobs import preprocess
+
+    return preprocess.run(
+        session,
+        a.input,
+        a.out,
+        roles=a.roles,
+        exclude=a.exclude,
+        max_input_mb=a.max_input_mb,
+        max_input_minutes=a.max_input_minutes,
+    )
+
+
 def _run_all(session, a) -> int:
     from . import storage
-    from .jobs import postprocess, preprocess, transcribe
+    from .jobs import postprocess, transcribe
 
     t0 = time.time()
     timings = {}
@@ -241,15 +248,7 @@ def _run_all(session, a) -> int:
     pre = step(
         1,
         "preprocess",
-        lambda: preprocess.run(
-            session,
-            a.input,
-            a.out,
-            roles=a.roles,
-            exclude=a.exclude,
-            max_input_mb=a.max_input_mb,
-            max_input_minutes=a.max_input_minutes,
-        ),
+        lambda: _preprocess(session, a),
     )
     tr = step(2, "transcribe", lambda: transcribe.run(session, a.out, _asr_config(a)))
     rep = step(3, "postprocess", lambda: postprocess.run(session, a.out))

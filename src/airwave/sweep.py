@@ -168,19 +168,13 @@ def check_args(a) -> None:
         settings.check_location(a.run, "run")
         expand(a.grid)
         return
-    check(
-        input=a.input,
-        out=a.out,
-        refs=a.refs,
-        sample=a.sample,
-        grid=a.grid,
-        wer_tolerance=a.wer_tolerance,
-        executor_memory=a.executor_memory,
-        driver_memory=a.driver_memory,
-        model=a.model,
-        beam_size=a.beam_size,
-        compute_type=a.compute_type,
-    )
+    check(input=a.input, out=a.out, refs=a.refs, sample=a.sample, **_options(a))
+
+
+def _options(a) -> dict[str, Any]:
+    """The settings `airwave sweep` shares between its check and its run."""
+    keys = ("grid", "wer_tolerance", "executor_memory", "driver_memory", "model", "beam_size", "compute_type")
+    return {k: getattr(a, k) for k in keys}
 
 
 def _referenced(input_uri: str, refs: dict, exclude: str = DEFAULT_EXCLUDE) -> list:
@@ -545,19 +539,7 @@ def main(a) -> int:
         doc = report(a.run, a.grid, a.wer_tolerance)
     else:
         try:
-            doc = run_local(
-                a.input,
-                a.out,
-                a.refs,
-                grid=a.grid,
-                sample=a.sample,
-                wer_tolerance=a.wer_tolerance,
-                executor_memory=a.executor_memory,
-                driver_memory=a.driver_memory,
-                model=a.model,
-                beam_size=a.beam_size,
-                compute_type=a.compute_type,
-            )
+            doc = run_local(a.input, a.out, a.refs, sample=a.sample, **_options(a))
         except SweepError as e:
             print(f"airwave: error: {e}", file=sys.stderr, flush=True)
             return 1

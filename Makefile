@@ -8,7 +8,7 @@ EXTRAS ?= dev,airflow,stack
 DEMO_OUT ?= out/demo
 PIP_VERSION ?= 26.3
 
-.PHONY: help env test-tools demo run-demo verify test test-fast go-test bench bench-memory bench-dag-sync bench-sweep sample-data clean
+.PHONY: help env test-tools demo run-demo verify test test-fast go-test bench bench-memory bench-dag-sync bench-sweep tutorial-screenshots sample-data clean
 help:
 	@echo "make demo      the ASR pipeline through Airflow (asr_pipeline DAG) on sample_data, no cluster"
 	@echo "make run-demo  the same three Spark stages with 'airwave run' (no Airflow)"
@@ -87,6 +87,12 @@ bench-sweep: env
 	rm -rf .bench/sweep
 	$(VENV)/bin/airwave sweep sample_data --out .bench/sweep --refs sample_data/manifest.json --sample 0 $(SWEEP_ARGS)
 	cp .bench/sweep/sweep.png docs/sweep.png
+
+# The tutorial's pictures (docs/tutorial/img), from the running sandbox (make up): a fresh asr_pipeline run, opened in
+# the Airflow UI by headless Chromium (apt-get install chromium chromium-driver).
+tutorial-screenshots: env
+	$(PY) -m tests.support.sandbox trigger asr_pipeline
+	$(PY) -m tests.support.sandbox check-ui asr_pipeline --screenshot docs/tutorial/img/airflow-run.png
 
 # Regenerate sample_data/ (needs flite + espeak-ng; the result is committed).
 sample-data: env

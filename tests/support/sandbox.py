@@ -191,3 +191,68 @@ class PodWatch:
 
 def live_pods(core: k8s.CoreV1Api) -> list[PodRecord]:
     return [r for p in core.list_namespaced_pod(NS).items if (r := classify(p))]
+
+
+# -- python -m tests.support.sandbox: the tutorial's commands on the running sandbox (docs/tutorial/04, 05) --------
+LAST_RUN = ROOT / "out" / "tutorial" / "last_run.json"
+
+
+def _cli(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from airwave.cluster.specs import safe_run_id
+
+    p = argparse.ArgumentParser(prog="python -m tests.support.sandbox")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("trigger", help="trigger a DAG run (as the UI's Trigger button does) and wait for its end")
+    t.add_argument("dag_id")
+    t.add_argument("--conf", default="{}", help="the run's conf, JSON")
+    t.add_argument("--wait", type=float, default=1800, help="seconds to wait for the run to end")
+    c = sub.add_parser("check-run", help="the last triggered run: every task succeeded, its transcripts in MinIO")
+    c.add_argument("dag_id")
+    c.add_argument("--transcripts", type=int, default=0, help="JSON transcripts expected under its calls/")
+    u = sub.add_parser("check-ui", help="the last run in the Airflow UI (headless Chromium): every task success")
+    u.add_argument("dag_id")
+    u.add_argument("--screenshot", type=Path, help="save the run's page as this PNG")
+    w = sub.add_parser("wait-dag", help="wait until Airflow has parsed a DAG")
+    w.add_argument("dag_id")
+    w.add_argument("--timeout", type=float, default=120)
+    a = p.parse_args(argv)
+    airflow = Airflow()
+    if a.cmd == "wait-dag":
+        print(f"{a.dag_id} parsed after {airflow.wait_dag(a.dag_id, a.timeout):.1f} s")
+        return 0
+    if a.cmd == "trigger":
+        run_id = airflow.trigger(a.dag_id, json.loads(a.conf))
+        LAST_RUN.parent.mkdir(parents=True, exist_ok=True)
+        LAST_RUN.write_text(json.dumps({"dag_id": a.dag_id, "run_id": run_id}))
+        print(f"triggered {a.dag_id} run {run_id}", flush=True)
+        state = airflow.wait_run(a.dag_id, run_id, a.wait)
+        print(f"{run_id}: {state}; tasks {airflow.task_states(a.dag_id, run_id)}")
+        return 0 if state == "success" else 1
+    last = json.loads(LAST_RUN.read_text())
+    assert last["dag_id"] == a.dag_id, f"the last triggered run is of {last['dag_id']}"
+    run_id = last["run_id"]
+    if a.cmd == "check-run":
+        states = airflow.task_states(a.dag_id, run_id)
+        bad = {k: v for k, v in states.items() if v not in ("success", "skipped")}
+        assert states and not bad, f"{run_id}: tasks not successful: {bad or states}"
+        calls = [f for f in list_files(minio(), f"runs/runs/{safe_run_id(run_id)}/calls") if f.endswith(".json")]
+        assert len(calls) >= a.transcripts, f"{len(calls)} transcripts in MinIO, expected {a.transcripts}"
+        print(f"{run_id}: {len(states)} tasks succeeded; {len(calls)} transcripts in MinIO")
+        return 0
+    from . import ui  # check-ui: the browser, only here
+
+    with ui.browser() as d:
+        ui.login(d, airflow.base, "admin", "admin")
+        shown = ui.run_states(d, airflow.base, a.dag_id, run_id, tasks=len(airflow.task_states(a.dag_id, run_id)))
+        if a.screenshot:
+            ui.screenshot(d, a.screenshot)
+    bad = {k: v for k, v in shown.items() if v.lower() not in ("success", "skipped")}
+    assert not bad, f"the UI shows tasks of {run_id} not successful: {bad}"
+    print(f"the Airflow UI shows {run_id}: {shown}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_cli())

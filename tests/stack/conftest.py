@@ -75,3 +75,28 @@ def containers(spec: dict) -> list[dict]:
 
 def env_of(container: dict) -> dict:
     return {e["name"]: e.get("value", e.get("valueFrom")) for e in container.get("env", [])}
+
+
+def worker_pod(rendered: list[dict], tmp_path: Path, args: list[str], namespace: str) -> dict:
+    """The worker pod KubernetesExecutor builds per task from the stack's pod template ConfigMap (kube_image None:
+    worker_container_repository is unset), serialised as the API receives it."""
+    from airflow.providers.cncf.kubernetes.pod_generator import PodGenerator
+    from kubernetes.client import ApiClient
+
+    path = tmp_path / "pod_template.yaml"
+    path.write_text(find_prefix(rendered, "ConfigMap", "airflow-pod-template")["data"]["pod_template.yaml"])
+    pod = PodGenerator.construct_pod(
+        dag_id="asr_pipeline",
+        task_id="preprocess",
+        pod_id="asr-pipeline-preprocess-x1",
+        try_number=1,
+        kube_image=None,
+        date=None,
+        args=args,
+        pod_override_object=None,
+        base_worker_pod=PodGenerator.deserialize_model_file(str(path)),
+        namespace=namespace,
+        scheduler_job_id="1",
+        run_id="manual__2026-01-01",
+    )
+    return ApiClient().sanitize_for_serialization(pod)

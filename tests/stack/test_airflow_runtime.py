@@ -9,10 +9,8 @@ import re
 import kubernetes_validate
 from airflow.configuration import conf
 from airflow.models.connection import Connection
-from airflow.providers.cncf.kubernetes.pod_generator import PodGenerator
-from kubernetes.client import ApiClient
 
-from .conftest import K8S_VERSIONS, find, find_prefix
+from .conftest import K8S_VERSIONS, find, worker_pod
 
 
 def test_every_airflow_setting_is_a_real_option(rendered):
@@ -27,27 +25,9 @@ def test_every_airflow_setting_is_a_real_option(rendered):
 
 
 def test_executor_builds_a_valid_worker_pod_from_the_template(rendered, stack, tmp_path):
-    cm = find_prefix(rendered, "ConfigMap", "airflow-pod-template")
-    path = tmp_path / "pod_template.yaml"
-    path.write_text(cm["data"]["pod_template.yaml"])
-    base = PodGenerator.deserialize_model_file(str(path))
-    # what KubernetesExecutor does per task (kube_image None: worker_container_repository is unset)
+    # what KubernetesExecutor does per task
     args = ["python", "-m", "airflow.sdk.execution_time.execute_workload", "--json-string", "{}"]
-    pod = PodGenerator.construct_pod(
-        dag_id="asr_pipeline",
-        task_id="preprocess",
-        pod_id="asr-pipeline-preprocess-x1",
-        try_number=1,
-        kube_image=None,
-        date=None,
-        args=args,
-        pod_override_object=None,
-        base_worker_pod=base,
-        namespace=stack["namespace"],
-        scheduler_job_id="1",
-        run_id="manual__2026-01-01",
-    )
-    d = ApiClient().sanitize_for_serialization(pod)
+    d = worker_pod(rendered, tmp_path, args, stack["namespace"])
     for version in K8S_VERSIONS:
         kubernetes_validate.validate(d, version, strict=True)
     (c,) = d["spec"]["containers"]

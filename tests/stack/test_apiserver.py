@@ -19,7 +19,7 @@ from kubernetes.dynamic import DynamicClient
 from airwave.cluster import specs
 from support import localstack
 
-from .conftest import BASE, LITE, find_prefix, render
+from .conftest import BASE, LITE, render, worker_pod
 
 NS = specs.stack()["namespace"]
 
@@ -127,25 +127,8 @@ def create_as(server, user: str, pod: dict) -> dict:
 
 
 def test_worker_pod_from_the_template_is_admitted_for_the_scheduler(server, tmp_path):
-    from airflow.providers.cncf.kubernetes.pod_generator import PodGenerator
-
-    path = tmp_path / "pod_template.yaml"
-    path.write_text(find_prefix(server[3], "ConfigMap", "airflow-pod-template")["data"]["pod_template.yaml"])
-    pod = PodGenerator.construct_pod(  # what the KubernetesExecutor does per task
-        dag_id="asr_pipeline",
-        task_id="preprocess",
-        pod_id="asr-pipeline-preprocess-x1",
-        try_number=1,
-        kube_image=None,
-        date=None,
-        args=["python", "-m", "airflow.sdk.execution_time.execute_workload"],
-        pod_override_object=None,
-        base_worker_pod=PodGenerator.deserialize_model_file(str(path)),
-        namespace=NS,
-        scheduler_job_id="1",
-        run_id="manual__2026-01-01",
-    )
-    body = client.ApiClient().sanitize_for_serialization(pod)
+    args = ["python", "-m", "airflow.sdk.execution_time.execute_workload"]
+    body = worker_pod(server[3], tmp_path, args, NS)  # what the KubernetesExecutor does per task
     out = create_as(server, sa("airflow-scheduler"), body)
     assert out["spec"]["serviceAccountName"] == specs.stack()["airflow"]["worker_service_account"]
 

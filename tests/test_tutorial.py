@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 
 import pytest
 
@@ -62,11 +61,4 @@ def test_embedded_step(step, clone):
     for b in step.blocks:
         if b.kind == "file":
             continue
-        t0 = time.monotonic()
-        p = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", b.text], cwd=clone, env=env, capture_output=True, text=True, timeout=1200
-        )
-        print(f"[{step.name}] {b.kind} block: exit {p.returncode} in {time.monotonic() - t0:.0f}s")
-        assert p.returncode == 0, (
-            f"{step.name}: {b.kind} block failed\n{b.text}\n--- output ---\n{p.stdout[-4000:]}{p.stderr[-4000:]}"
-        )
+        tutorial.run(step, b, clone, env, timeout=1200)

@@ -5,8 +5,6 @@ Chromium (tests/support/ui.py), whose screenshot goes to out/tutorial/img/."""
 from __future__ import annotations
 
 import os
-import subprocess
-import time
 
 import pytest
 
@@ -26,10 +24,4 @@ def test_sandbox_step(step):
     for b in step.blocks:
         if b.kind == "file":
             pytest.fail(f"{step.name}: a kind step creates files through its commands, not `file=` blocks")
-        t0 = time.monotonic()
-        p = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", b.text], cwd=ROOT, env=env, capture_output=True, text=True, timeout=2400
-        )
-        print(f"[{step.name}] {b.kind} block: exit {p.returncode} in {time.monotonic() - t0:.0f}s\n{p.stdout[-2000:]}")
-        out = (p.stdout[-4000:] + p.stderr[-4000:]).strip()
-        assert p.returncode == 0, f"{step.name}: {b.kind} block failed\n{b.text}\n--- output ---\n{out}"
+        tutorial.run(step, b, ROOT, env, timeout=2400)

@@ -10,6 +10,8 @@ A step's first line says where it runs: `<!-- tutorial: embedded -->` (make test
 from __future__ import annotations
 
 import re
+import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,3 +55,13 @@ def steps(where: str | None = None) -> list[Step]:
                 step.blocks.append(Block("file", body, words[0][len("file=") :]))
         out.append(step)
     return [s for s in out if where is None or s.where == where]
+
+
+def run(step: Step, block: Block, cwd: Path, env: dict[str, str], timeout: float) -> None:
+    """One `run` or `check` block in bash (-euo pipefail), as the reader would type it; fails with its output."""
+    t0 = time.monotonic()
+    cmd = ["bash", "-euo", "pipefail", "-c", block.text]
+    p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    print(f"[{step.name}] {block.kind} block: exit {p.returncode} in {time.monotonic() - t0:.0f}s\n{p.stdout[-2000:]}")
+    out = (p.stdout[-4000:] + p.stderr[-4000:]).strip()
+    assert p.returncode == 0, f"{step.name}: {block.kind} block failed\n{block.text}\n--- output ---\n{out}"

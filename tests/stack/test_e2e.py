@@ -367,8 +367,12 @@ def test_fault_executor_pod_deleted_mid_transcribe(stack, baseline):
     def kill_one_executor(run_id, watch):
         ex = running_executors(watch, "transcribe")
         if len(ex) >= SHAPE["executors"] and time.time() - max(e.running for e in ex) > 10:
+            # With the pod's own grace period, as an eviction or preemption does: the kubelet stops it and Spark's
+            # pod watch sees it fail at once. A force delete (grace 0) arrives as a deleted pod still "Running",
+            # which Spark counts as running until its 30 s resync (apiPollingInterval): the replacement would race
+            # the end of the stage.
             sb.log(f"deleting executor pod {ex[0].name}")
-            core.delete_namespaced_pod(ex[0].name, sb.NS, grace_period_seconds=0)
+            core.delete_namespaced_pod(ex[0].name, sb.NS)
             return True
         return False
 
@@ -378,6 +382,9 @@ def test_fault_executor_pod_deleted_mid_transcribe(stack, baseline):
     assert len([e for e in run.pods if e.role == "executor"]) > len(
         [e for e in baseline.pods if e.role == "executor"]
     ), "no replacement executor was started"
+    drivers = {p.name for p in run.pods if p.role == "driver" and p.task_id == "transcribe"}
+    first, *later = sorted(e.created or 0 for e in run.pods if e.role == "executor" and e.owner in drivers)
+    sb.log(f"transcribe executors created at +0 s and {[round(t - first) for t in later]} s")
 
 
 def test_fault_driver_pod_deleted_mid_transcribe(stack, baseline):

@@ -5,8 +5,13 @@ user's AWS ones), pods with the official Kubernetes client."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,6 +125,7 @@ class PodRecord:
     labels: dict = field(default_factory=dict)
     created: float | None = None  # epoch seconds
     running: float | None = None  # when its container started running
+    images: list[str] = field(default_factory=list)
 
 
 def classify(p: k8s.V1Pod) -> PodRecord | None:
@@ -149,6 +155,7 @@ def classify(p: k8s.V1Pod) -> PodRecord | None:
         labels,
         p.metadata.creation_timestamp.timestamp() if p.metadata.creation_timestamp else None,
         started[0].timestamp() if started else None,
+        [c.image for c in p.spec.containers],
     )
 
 
@@ -189,6 +196,74 @@ class PodWatch:
         return [r for r in list(self.seen.values()) if r.role == role]
 
 
+def spark_image(apps: k8s.AppsV1Api) -> tuple[str, bool]:
+    """The Spark image the scheduler hands to every new task (AIRWAVE_SPARK_IMAGE, which Tilt rewrites after each
+    build of airwave-spark), and whether the scheduler running with it is rolled out and available."""
+    d = apps.read_namespaced_deployment("airflow-scheduler", NS)
+    (c,) = [c for c in d.spec.template.spec.containers if c.name == "scheduler"]
+    image = {e.name: e.value for e in c.env or []}["AIRWAVE_SPARK_IMAGE"]
+    s = d.status
+    ready = (s.observed_generation or 0) >= d.metadata.generation and (
+        (s.updated_replicas or 0) == (s.available_replicas or 0) == (s.replicas or 0) == d.spec.replicas
+    )
+    return image, ready
+
+
+TILT = os.environ.get("TILT") or str(ROOT / ".tools" / "bin" / "tilt")
+TILT_PORT = int(os.environ.get("TILT_PORT") or 10350)
+
+
+def tilt_idle() -> bool | None:
+    """Whether the `tilt up` serving TILT_PORT has finished every update it started (None: no Tilt there). A failed
+    update is an error, not idle."""
+    p = subprocess.run(
+        [TILT, "get", "session", "Tiltfile", "--port", str(TILT_PORT), "-o", "json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    if p.returncode:
+        return None
+    targets = json.loads(p.stdout)["status"].get("targets", [])
+    updates = [t for t in targets if t["name"].endswith(":update")]
+    failed = [t["name"] for t in updates if (t["state"].get("terminated") or {}).get("error")]
+    assert not failed, f"Tilt updates failed: {failed} (see the Tilt UI or its log)"
+    loaded = any(t["name"] == "tiltfile:update" and "terminated" in t["state"] for t in updates)
+    return loaded and not [t for t in updates if "waiting" in t["state"] or "active" in t["state"]]
+
+
+@contextmanager
+def tilt_up(log_path: Path, timeout: float = 900):
+    """A `tilt up` on the sandbox for the duration, as a reader's `make up` leaves running: the one already serving
+    TILT_PORT, or one started here (and stopped after; stopping Tilt leaves the cluster as it is). Yields once Tilt
+    has nothing left to update, and waits for that again before leaving."""
+
+    def settle() -> None:
+        t0 = time.monotonic()
+        while not tilt_idle():
+            assert proc is None or proc.poll() is None, f"tilt up exited; see {log_path}"
+            assert time.monotonic() - t0 < timeout, f"Tilt still updating after {timeout:.0f} s; see {log_path}"
+            time.sleep(2)
+
+    proc = None
+    if tilt_idle() is None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("w") as out:
+            cmd = [TILT, "up", "--file", "Tiltfile", "--port", str(TILT_PORT)]
+            proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        log(f"started tilt up (log: {log_path})")
+        time.sleep(5)  # its first session: before that `tilt get session` finds nothing, or nothing started yet
+    try:
+        settle()
+        yield
+        time.sleep(5)  # Tilt's file watcher needs a moment to see the last edits (and their undoing)
+        settle()
+    finally:
+        if proc:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(60)
+
+
 def live_pods(core: k8s.CoreV1Api) -> list[PodRecord]:
     return [r for p in core.list_namespaced_pod(NS).items if (r := classify(p))]
 
@@ -214,20 +289,40 @@ def _cli(argv: list[str] | None = None) -> int:
     u = sub.add_parser("check-ui", help="the last run in the Airflow UI (headless Chromium): every task success")
     u.add_argument("dag_id")
     u.add_argument("--screenshot", type=Path, help="save the run's page as this PNG")
+    c.add_argument("--spark-image", help="every Spark driver and executor pod of the run ran exactly this image")
     w = sub.add_parser("wait-dag", help="wait until Airflow has parsed a DAG")
     w.add_argument("dag_id")
     w.add_argument("--timeout", type=float, default=120)
+    i = sub.add_parser("spark-image", help="the Spark image the next task gets (what Tilt deployed last)")
+    i.add_argument("--changed-from", metavar="IMAGE", help="first wait until it is another image, rolled out")
+    i.add_argument("--timeout", type=float, default=900)
     a = p.parse_args(argv)
+    if a.cmd == "spark-image":
+        apps, t0 = k8s.AppsV1Api(api_client()), time.monotonic()
+        while True:
+            image, ready = spark_image(apps)
+            if ready and image != a.changed_from:
+                break
+            assert time.monotonic() - t0 < a.timeout, f"still {image} (rolled out: {ready}) after {a.timeout:.0f} s"
+            time.sleep(2)
+        print(image)
+        if a.changed_from:
+            print(f"rolled out after {time.monotonic() - t0:.0f} s", file=sys.stderr)
+        return 0
     airflow = Airflow()
     if a.cmd == "wait-dag":
         print(f"{a.dag_id} parsed after {airflow.wait_dag(a.dag_id, a.timeout):.1f} s")
         return 0
     if a.cmd == "trigger":
-        run_id = airflow.trigger(a.dag_id, json.loads(a.conf))
-        LAST_RUN.parent.mkdir(parents=True, exist_ok=True)
-        LAST_RUN.write_text(json.dumps({"dag_id": a.dag_id, "run_id": run_id}))
-        print(f"triggered {a.dag_id} run {run_id}", flush=True)
-        state = airflow.wait_run(a.dag_id, run_id, a.wait)
+        with PodWatch() as watch:
+            run_id = airflow.trigger(a.dag_id, json.loads(a.conf))
+            LAST_RUN.parent.mkdir(parents=True, exist_ok=True)
+            LAST_RUN.write_text(json.dumps({"dag_id": a.dag_id, "run_id": run_id}))
+            print(f"triggered {a.dag_id} run {run_id}", flush=True)
+            state = airflow.wait_run(a.dag_id, run_id, a.wait)
+        # What each of its Spark pods ran (they are gone once the run ends): for check-run --spark-image.
+        spark = {p.name: p.images for p in watch.seen.values() if p.role in ("driver", "executor")}
+        LAST_RUN.write_text(json.dumps({"dag_id": a.dag_id, "run_id": run_id, "spark_pods": spark}))
         print(f"{run_id}: {state}; tasks {airflow.task_states(a.dag_id, run_id)}")
         return 0 if state == "success" else 1
     last = json.loads(LAST_RUN.read_text())
@@ -240,6 +335,11 @@ def _cli(argv: list[str] | None = None) -> int:
         calls = [f for f in list_files(minio(), f"runs/runs/{safe_run_id(run_id)}/calls") if f.endswith(".json")]
         assert len(calls) >= a.transcripts, f"{len(calls)} transcripts in MinIO, expected {a.transcripts}"
         print(f"{run_id}: {len(states)} tasks succeeded; {len(calls)} transcripts in MinIO")
+        if a.spark_image:
+            pods = last.get("spark_pods") or {}
+            other = {name: images for name, images in pods.items() if images != [a.spark_image]}
+            assert pods and not other, f"Spark pods of {run_id} not on {a.spark_image}: {other or 'none seen'}"
+            print(f"its {len(pods)} Spark driver and executor pods all ran {a.spark_image}")
         return 0
     from . import ui  # check-ui: the browser, only here
 

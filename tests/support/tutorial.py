@@ -4,7 +4,8 @@
 - ```python file=PATH``` a file the reader creates (written before the step's commands run);
 - anything else is sample output, not run.
 A step's first line says where it runs: `<!-- tutorial: embedded -->` (make test) or `<!-- tutorial: kind -->`
-(the running sandbox, with make e2e).
+(the running sandbox, with make e2e); `<!-- tutorial: kind, tilt up -->` also needs Tilt watching the files, as
+`make up` leaves it (the test starts one when none is running).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 TUTORIAL = ROOT / "docs" / "tutorial"
 _BLOCK = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```\s*$", re.M | re.S)
-_WHERE = re.compile(r"<!-- tutorial: (embedded|kind) -->")
+_WHERE = re.compile(r"<!-- tutorial: (embedded|kind)(, tilt up)? -->")
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Block:
 class Step:
     path: Path
     where: str
+    tilt: bool = False  # needs a running `tilt up`
     blocks: list[Block] = field(default_factory=list)
 
     @property
@@ -45,8 +47,8 @@ def steps(where: str | None = None) -> list[Step]:
         text = md.read_text()
         m = _WHERE.search(text.split("\n", 1)[0])
         if not m:
-            raise ValueError(f"{md}: first line must be <!-- tutorial: embedded|kind -->")
-        step = Step(md, m.group(1))
+            raise ValueError(f"{md}: first line must be <!-- tutorial: embedded|kind[, tilt up] -->")
+        step = Step(md, m.group(1), tilt=bool(m.group(2)))
         for lang, info, body in _BLOCK.findall(text):
             words = info.split()
             if lang == "bash" and words[:1] in (["run"], ["check"]):

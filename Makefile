@@ -89,10 +89,11 @@ bench-sweep: env
 	cp .bench/sweep/sweep.png docs/sweep.png
 
 # The tutorial's pictures (docs/tutorial/img), from the running sandbox (make up): a fresh asr_pipeline run, opened in
-# the Airflow UI by headless Chromium (apt-get install chromium chromium-driver).
+# the Airflow UI and its transcripts in MinIO's console by headless Chromium (apt-get install chromium chromium-driver).
 tutorial-screenshots: env
 	$(PY) -m tests.support.sandbox trigger asr_pipeline
 	$(PY) -m tests.support.sandbox check-ui asr_pipeline --screenshot docs/tutorial/img/airflow-run.png
+	$(PY) -m tests.support.sandbox check-console asr_pipeline --transcripts 11 --screenshot docs/tutorial/img/minio-transcripts.png
 
 # Regenerate sample_data/ (needs flite + espeak-ng; the result is committed).
 sample-data: env

@@ -49,8 +49,9 @@ logs:
 	  -l app.kubernetes.io/part-of=airwave --max-log-requests=20
 
 # The pipeline through Airflow on the running sandbox, its Spark clusters, the DAG edit loop and the faults it must
-# survive (tests/stack/test_e2e.py), then the tutorial's sandbox steps with its Airflow UI check in headless Chromium
-# (tests/stack/test_tutorial_sandbox.py). Measurements go to out/e2e/metrics.json.
+# survive (tests/stack/test_e2e.py), then the tutorial's sandbox steps: the Airflow UI and MinIO console in headless
+# Chromium, and the stage edit loop through a `tilt up` (tests/stack/test_tutorial_sandbox.py). Measurements go to
+# out/e2e/metrics.json.
 e2e: env
 	$(PY) -m pytest -q -ra -s -m e2e tests/stack/test_e2e.py tests/stack/test_tutorial_sandbox.py $(PYTEST_ARGS)
 

@@ -1,6 +1,6 @@
 """docs/tutorial's kind steps on the running sandbox (make e2e, after make up): every `bash run` and `bash check`
-block in order, from the repository root, as the reader runs them — including the Airflow UI check in headless
-Chromium (tests/support/ui.py), whose screenshot goes to out/tutorial/img/. A step that needs Tilt watching the files
+block in order, from the repository root, as the reader runs them — including the Airflow UI and MinIO console
+checks in headless Chromium (tests/support/ui.py), whose screenshots go to out/tutorial/img/. A step that needs Tilt watching the files
 (the stage edit loop) gets the reader's running `tilt up`, or one started for it."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def source_kept():
 
 @pytest.mark.parametrize("step", STEPS, ids=lambda s: s.name)
 def test_sandbox_step(step):
-    if (why := ui.available()) and any("check-ui" in b.text for b in step.blocks):
+    if (why := ui.available()) and any(c in b.text for b in step.blocks for c in ("check-ui", "check-console")):
         pytest.fail(f"the tutorial's UI check needs a browser here: {why}")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRWAVE_")}
     with contextlib.ExitStack() as stack:

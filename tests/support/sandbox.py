@@ -289,6 +289,10 @@ def _cli(argv: list[str] | None = None) -> int:
     u = sub.add_parser("check-ui", help="the last run in the Airflow UI (headless Chromium): every task success")
     u.add_argument("dag_id")
     u.add_argument("--screenshot", type=Path, help="save the run's page as this PNG")
+    m = sub.add_parser("check-console", help="the last run's transcripts in MinIO's console (headless Chromium)")
+    m.add_argument("dag_id")
+    m.add_argument("--transcripts", type=int, required=True, help="JSON transcripts the console must list")
+    m.add_argument("--screenshot", type=Path, help="save the listing as this PNG")
     c.add_argument("--spark-image", help="every Spark driver and executor pod of the run ran exactly this image")
     w = sub.add_parser("wait-dag", help="wait until Airflow has parsed a DAG")
     w.add_argument("dag_id")
@@ -341,8 +345,19 @@ def _cli(argv: list[str] | None = None) -> int:
             assert pods and not other, f"Spark pods of {run_id} not on {a.spark_image}: {other or 'none seen'}"
             print(f"its {len(pods)} Spark driver and executor pods all ran {a.spark_image}")
         return 0
-    from . import ui  # check-ui: the browser, only here
+    from . import ui  # the browser, only here
 
+    if a.cmd == "check-console":
+        console = f"http://localhost:{STACK['minio']['console_host_port']}"
+        prefix = f"runs/{safe_run_id(run_id)}/calls/"
+        with ui.browser(height=1000) as d:
+            ui.minio_login(d, console, *cluster_credentials(api_client()))
+            names = ui.minio_objects(d, console, "runs", prefix, ".json")
+            if a.screenshot:
+                ui.screenshot(d, a.screenshot)
+        assert len(names) == a.transcripts, f"the console lists {len(names)} transcripts: {sorted(names)}"
+        print(f"MinIO's console lists {len(names)} transcripts under runs/{prefix}")
+        return 0
     with ui.browser() as d:
         ui.login(d, airflow.base, "admin", "admin")
         shown = ui.run_states(d, airflow.base, a.dag_id, run_id, tasks=len(airflow.task_states(a.dag_id, run_id)))

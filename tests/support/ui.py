@@ -1,8 +1,10 @@
-"""The Airflow UI in a real browser: headless Chromium (Debian's `chromium` + `chromium-driver`) through Selenium.
-Used by the tutorial's UI check (tests/stack/test_tutorial_sandbox.py) and `make tutorial-screenshots`."""
+"""The sandbox's UIs in a real browser: headless Chromium (Debian's `chromium` + `chromium-driver`) through Selenium.
+The Airflow UI (a run's task states) and MinIO's console (a run's files). Used by the tutorial's UI checks
+(tests/stack/test_tutorial_sandbox.py) and `make tutorial-screenshots`."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 import urllib.parse
@@ -50,7 +52,7 @@ def _until(what: str, fn: Callable[[], T | None], timeout: float) -> T:
         except Exception:  # the page is still rendering
             pass
         if time.monotonic() > deadline:
-            raise TimeoutError(f"the Airflow UI did not show {what} within {timeout:.0f}s")
+            raise TimeoutError(f"the UI did not show {what} within {timeout:.0f}s")
         time.sleep(0.5)
 
 
@@ -77,6 +79,33 @@ def run_states(d: WebDriver, base: str, dag_id: str, run_id: str, tasks: int, ti
         return out if len(out) >= tasks else None
 
     return _until(f"{tasks} task instances of {dag_id}/{run_id}", rows, timeout)
+
+
+def minio_login(d: WebDriver, base: str, access_key: str, secret_key: str, timeout: float = 60) -> None:
+    """MinIO console's sign-in form; then its one-time AGPL notice, acknowledged so that it covers nothing."""
+    d.get(base.rstrip("/") + "/login")
+    _until("the console's sign-in form", lambda: d.find_element(By.ID, "accessKey"), timeout).send_keys(access_key)
+    d.find_element(By.ID, "secretKey").send_keys(secret_key, Keys.ENTER)
+    _until("the console's buckets", lambda: "/login" not in d.current_url, timeout)
+    with contextlib.suppress(TimeoutError):
+        _until("the license notice", lambda: d.find_element(By.ID, "acknowledge-confirm"), 5).click()
+
+
+def minio_objects(d: WebDriver, base: str, bucket: str, prefix: str, contains: str, timeout: float = 60) -> set[str]:
+    """The object browser at bucket/prefix with its filter box set to `contains`: the names it lists (the list only
+    renders rows in view, so the filter keeps them few)."""
+    d.get(f"{base.rstrip('/')}/browser/{bucket}/{urllib.parse.quote(prefix, safe='')}")
+    box = _until(
+        "the object filter", lambda: d.find_element(By.CSS_SELECTOR, "input[placeholder*='filter objects']"), timeout
+    )
+    box.send_keys(contains)
+
+    def names() -> set[str] | None:
+        rows = {r.text.split("\n")[0] for r in d.find_elements(By.CSS_SELECTOR, "[role=row]")}
+        shown = {n for n in rows if contains in n}
+        return shown if shown and shown == {n for n in rows if n != "Name"} else None
+
+    return _until(f"objects with {contains!r} under {bucket}/{prefix}", names, timeout)
 
 
 def screenshot(d: WebDriver, path: Path) -> Path:

@@ -1,7 +1,7 @@
 """docs/tutorial's kind steps on the running sandbox (make e2e, after make up): every `bash run` and `bash check`
 block in order, from the repository root, as the reader runs them — including the Airflow UI and MinIO console
-checks in headless Chromium (tests/support/ui.py), whose screenshots go to out/tutorial/img/. A step that needs Tilt watching the files
-(the stage edit loop) gets the reader's running `tilt up`, or one started for it."""
+checks in headless Chromium (tests/support/ui.py), whose screenshots go to out/tutorial/img/. A step that needs
+Tilt watching the files (the stage edit loop) gets the reader's running `tilt up`, or one started for it."""
 
 from __future__ import annotations
 

@@ -275,6 +275,7 @@ LAST_RUN = ROOT / "out" / "tutorial" / "last_run.json"
 def _cli(argv: list[str] | None = None) -> int:
     import argparse
 
+    from airwave import layout
     from airwave.cluster.specs import safe_run_id
 
     p = argparse.ArgumentParser(prog="python -m tests.support.sandbox")
@@ -286,6 +287,7 @@ def _cli(argv: list[str] | None = None) -> int:
     c = sub.add_parser("check-run", help="the last triggered run: every task succeeded, its transcripts in MinIO")
     c.add_argument("dag_id")
     c.add_argument("--transcripts", type=int, default=0, help="JSON transcripts expected under its calls/")
+    c.add_argument("--spark-image", help="every Spark driver and executor pod of the run ran exactly this image")
     u = sub.add_parser("check-ui", help="the last run in the Airflow UI (headless Chromium): every task success")
     u.add_argument("dag_id")
     u.add_argument("--screenshot", type=Path, help="save the run's page as this PNG")
@@ -293,7 +295,6 @@ def _cli(argv: list[str] | None = None) -> int:
     m.add_argument("dag_id")
     m.add_argument("--transcripts", type=int, required=True, help="JSON transcripts the console must list")
     m.add_argument("--screenshot", type=Path, help="save the listing as this PNG")
-    c.add_argument("--spark-image", help="every Spark driver and executor pod of the run ran exactly this image")
     w = sub.add_parser("wait-dag", help="wait until Airflow has parsed a DAG")
     w.add_argument("dag_id")
     w.add_argument("--timeout", type=float, default=120)
@@ -321,7 +322,7 @@ def _cli(argv: list[str] | None = None) -> int:
         with PodWatch() as watch:
             run_id = airflow.trigger(a.dag_id, json.loads(a.conf))
             LAST_RUN.parent.mkdir(parents=True, exist_ok=True)
-            LAST_RUN.write_text(json.dumps({"dag_id": a.dag_id, "run_id": run_id}))
+            LAST_RUN.write_text(json.dumps({"dag_id": a.dag_id, "run_id": run_id}))  # checkable if interrupted
             print(f"triggered {a.dag_id} run {run_id}", flush=True)
             state = airflow.wait_run(a.dag_id, run_id, a.wait)
         # What each of its Spark pods ran (they are gone once the run ends): for check-run --spark-image.
@@ -332,13 +333,15 @@ def _cli(argv: list[str] | None = None) -> int:
     last = json.loads(LAST_RUN.read_text())
     assert last["dag_id"] == a.dag_id, f"the last triggered run is of {last['dag_id']}"
     run_id = last["run_id"]
+    # The sandbox's runs_base is s3a://runs: bucket `runs`, the run under runs/<run id>/ in it.
+    calls = layout.transcripts(f"runs/{safe_run_id(run_id)}")
     if a.cmd == "check-run":
         states = airflow.task_states(a.dag_id, run_id)
         bad = {k: v for k, v in states.items() if v not in ("success", "skipped")}
         assert states and not bad, f"{run_id}: tasks not successful: {bad or states}"
-        calls = [f for f in list_files(minio(), f"runs/runs/{safe_run_id(run_id)}/calls") if f.endswith(".json")]
-        assert len(calls) >= a.transcripts, f"{len(calls)} transcripts in MinIO, expected {a.transcripts}"
-        print(f"{run_id}: {len(states)} tasks succeeded; {len(calls)} transcripts in MinIO")
+        found = [f for f in list_files(minio(), f"runs/{calls}") if f.endswith(".json")]
+        assert len(found) >= a.transcripts, f"{len(found)} transcripts in MinIO, expected {a.transcripts}"
+        print(f"{run_id}: {len(states)} tasks succeeded; {len(found)} transcripts in MinIO")
         if a.spark_image:
             pods = last.get("spark_pods") or {}
             other = {name: images for name, images in pods.items() if images != [a.spark_image]}
@@ -349,14 +352,13 @@ def _cli(argv: list[str] | None = None) -> int:
 
     if a.cmd == "check-console":
         console = f"http://localhost:{STACK['minio']['console_host_port']}"
-        prefix = f"runs/{safe_run_id(run_id)}/calls/"
         with ui.browser(height=1000) as d:
             ui.minio_login(d, console, *cluster_credentials(api_client()))
-            names = ui.minio_objects(d, console, "runs", prefix, ".json")
+            names = ui.minio_objects(d, console, "runs", calls + "/", ".json")
             if a.screenshot:
                 ui.screenshot(d, a.screenshot)
         assert len(names) == a.transcripts, f"the console lists {len(names)} transcripts: {sorted(names)}"
-        print(f"MinIO's console lists {len(names)} transcripts under runs/{prefix}")
+        print(f"MinIO's console lists {len(names)} transcripts under runs/{calls}/")
         return 0
     with ui.browser() as d:
         ui.login(d, airflow.base, "admin", "admin")

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Where the ASR time goes: encoder, decoder (generate), word alignment, features, VAD and decoding of the audio,
 for airwave's chunked, batched path and for the plain script's `WhisperModel.transcribe`, on the same files, in one
-process, one thread each (so the numbers are per core and add up). Counts 30 s-equivalent encoder windows: the
-encoder's cost grows with the frames it is given.
+process, one thread each (so the numbers are per core and add up), with the allocator settings Spark gives its
+Python workers (airwave.spark.WORKER_MALLOC) for both, unless --malloc default. Counts 30 s-equivalent encoder
+windows: the encoder's cost grows with the frames it is given.
 
     .venv/bin/python -m bench.profile_asr CORPUS [--limit N]
 """
@@ -10,6 +11,8 @@ encoder's cost grows with the frames it is given.
 import argparse
 import collections
 import json
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -70,7 +73,14 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("corpus", type=Path)
     p.add_argument("--limit", type=int, default=0, help="only the first N files")
+    p.add_argument("--malloc", choices=("worker", "default"), default="worker", help="glibc malloc settings")
     a = p.parse_args()
+    from airwave.spark import WORKER_MALLOC
+
+    if a.malloc == "worker" and os.environ.get("GLIBC_TUNABLES") != WORKER_MALLOC:
+        # glibc reads its tunables at process start only
+        env = {**os.environ, "GLIBC_TUNABLES": WORKER_MALLOC}
+        os.execve(sys.executable, [sys.executable, "-m", "bench.profile_asr", *sys.argv[1:]], env)
     refs = json.loads((a.corpus / "manifest.json").read_text())["calls"]
     names = sorted(refs)[: a.limit or None]
     report = {}

@@ -1,0 +1,34 @@
+"""The Spark session the stages start in local mode: what its Python workers and JVM run with."""
+
+import pytest
+
+from airwave import spark as sp
+
+pytestmark = pytest.mark.slow
+
+
+def test_python_workers_reuse_freed_memory_and_the_jvm_runs_tuned():
+    def reuse_faults(_):
+        """Page faults of a 64 MB allocation made again after freeing the first (the size of a Whisper encoder
+        layer's attention scores). Defined here so that it travels to the worker by value."""
+        import os
+        import resource
+
+        b = bytearray(64 << 20)
+        del b
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        b = bytearray(64 << 20)
+        del b
+        return [(os.environ.get("GLIBC_TUNABLES"), resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)]
+
+    session = sp.session("test-spark")
+    try:
+        (tunables, faults), *_ = session.sparkContext.parallelize([0], 1).mapPartitions(reuse_faults).collect()
+        runtime = session.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+        jvm_args = set(runtime.getInputArguments())
+    finally:
+        session.stop()
+    assert tunables == sp.WORKER_MALLOC
+    # glibc's default maps a fresh 64 MB (16,384 pages to fault in and zero) for every such allocation.
+    assert faults < 1000, f"{faults} page faults to allocate 64 MB again: freed memory is not reused"
+    assert {"-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"} <= jvm_args

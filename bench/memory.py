@@ -14,13 +14,12 @@ AIRWAVE_MAX_INPUT_MB, bounds that side; a transcribe task holds a partition's ch
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from airwave.spark import WORKER_MALLOC
+from airwave.spark import worker_malloc_env
 
 ROOT = Path(__file__).resolve().parents[1]
 CALL = ROOT / "sample_data" / "call_004_long_billing_dispute.wav"
@@ -45,9 +44,8 @@ print(json.dumps({"peak_mb": int(hwm) / 1024}))
 
 
 def peak(step: str, path: Path) -> float:
-    env = {**os.environ, "GLIBC_TUNABLES": WORKER_MALLOC}  # the allocator settings Spark gives its Python workers
     cmd = [sys.executable, "-c", STEP, step, str(path)]
-    r = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
+    r = subprocess.run(cmd, capture_output=True, text=True, check=True, env=worker_malloc_env())
     return json.loads(r.stdout.strip().splitlines()[-1])["peak_mb"]
 
 

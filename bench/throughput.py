@@ -23,7 +23,7 @@ from pathlib import Path
 
 from airwave.audio import decode
 from airwave.evaluate import _score, normalise, ordered_reference
-from airwave.spark import WORKER_MALLOC
+from airwave.spark import worker_malloc_env
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
@@ -110,7 +110,7 @@ def main() -> None:
     airwave = [py, "-m", "airwave", "run", str(corpus), "--out", str(out), "--refs", str(refs_path)]
     plain = [py, str(ROOT / "bench" / "plain_whisper.py"), str(corpus)]
     # For reference, not the baseline: the plain script under the glibc malloc settings airwave's workers run with.
-    plain_malloc_env = {**os.environ, "GLIBC_TUNABLES": WORKER_MALLOC}
+    plain_malloc_env = worker_malloc_env()
     plain_walls, plain_malloc_walls, airwave_walls = [], [], []
     for _ in range(a.repeat):
         w, stdout = timed(plain)

@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from airwave.spark import worker_malloc_env
+from bench import worker_malloc_env
 
 ROOT = Path(__file__).resolve().parents[1]
 CALL = ROOT / "sample_data" / "call_004_long_billing_dispute.wav"

@@ -75,7 +75,8 @@ def main() -> None:
     p.add_argument("--limit", type=int, default=0, help="only the first N files")
     p.add_argument("--malloc", choices=("worker", "default"), default="worker", help="glibc malloc settings")
     a = p.parse_args()
-    from airwave.spark import WORKER_MALLOC, worker_malloc_env
+    from airwave.spark import WORKER_MALLOC
+    from bench import worker_malloc_env
 
     if a.malloc == "worker" and os.environ.get("GLIBC_TUNABLES") != WORKER_MALLOC:
         os.execve(sys.executable, [sys.executable, "-m", "bench.profile_asr", *sys.argv[1:]], worker_malloc_env())

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from airwave.audio import decode
 from airwave.evaluate import _score, normalise, ordered_reference
-from airwave.spark import worker_malloc_env
+from bench import worker_malloc_env
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"

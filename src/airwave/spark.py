@@ -14,13 +14,6 @@ from .settings import environment
 # RSS is higher (call_004's transcribe: 480 -> 832 MB, README Memory).
 WORKER_MALLOC = "glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=4294967295"
 
-
-def worker_malloc_env() -> dict[str, str]:
-    """This process's environment with the workers' malloc settings: for a process that should allocate as a Spark
-    Python worker does (glibc reads them at process start only)."""
-    return {**os.environ, "GLIBC_TUNABLES": WORKER_MALLOC}
-
-
 # Defaults that matter for Python-heavy audio work:
 LOCAL_DEFAULTS = {
     "spark.python.worker.reuse": "true",  # keep each worker's loaded model across tasks

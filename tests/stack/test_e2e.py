@@ -235,11 +235,41 @@ def test_nothing_is_left_running_after_the_run(stack, baseline):
     deadline = time.monotonic() + 120
     while (left := sb.live_pods(core)) and time.monotonic() < deadline:
         time.sleep(3)
-    assert not left, f"pods left after the run: {[(p.role, p.name) for p in left]}"
+    assert not left, f"pods left after the run: {[(p.role, p.name, p.phase, p.ended) for p in left]}"
 
 
 # ---- edit loop -------------------------------------------------------------------------------------------------
-def test_dag_change_reaches_the_dag_processor_through_git_sync(stack):
+def test_git_server_keeps_the_dag_repo_when_its_pod_is_replaced(stack):
+    """Every task pod's git-sync clones from it: a new git-server pod must not start with an empty repo."""
+    _, _, core = stack
+    gs = sb.STACK["git_server"]
+    remote = f"http://localhost:{gs['host_port']}/{gs['repo']}"
+
+    def head() -> str:
+        out = subprocess.run(["git", "ls-remote", remote, gs["branch"]], capture_output=True, text=True, timeout=30)
+        return out.stdout.split()[0] if out.returncode == 0 and out.stdout else ""
+
+    before = head()
+    assert before, f"{remote} has no {gs['branch']}"
+    old = {
+        p.metadata.name
+        for p in core.list_namespaced_pod(sb.NS, label_selector="app.kubernetes.io/name=git-server").items
+    }
+    core.delete_collection_namespaced_pod(sb.NS, label_selector="app.kubernetes.io/name=git-server")
+    deadline, after = time.monotonic() + 180, ""
+    while time.monotonic() < deadline:
+        pods = core.list_namespaced_pod(sb.NS, label_selector="app.kubernetes.io/name=git-server").items
+        ready = [
+            p
+            for p in pods
+            if p.metadata.name not in old
+            and any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
+        ]
+        if ready and (after := head()):
+            break
+        time.sleep(2)
+    assert after == before, f"after the git-server pod was replaced, {gs['branch']} is {after!r}, was {before!r}"
+
     """Push a new DAG file to the in-cluster git server; measure push -> parsed (target < 15 s, reported)."""
     airflow, _, _ = stack
     gs = sb.STACK["git_server"]

@@ -49,6 +49,16 @@ def test_all_nodes_ready_at_the_pinned_version(cluster):
         assert n.status.node_info.container_runtime_version.startswith("containerd://2.")
 
 
+def test_kubelet_and_containerd_use_the_cgroupfs_driver(cluster):
+    """kind-config.yaml's patches reach every node: runc's systemd driver on cgroup v1 fails busy pod starts."""
+    for n in cluster.nodes():
+        name = n.metadata.name
+        raw = cluster.core.connect_get_node_proxy_with_path(name, "configz", _preload_content=False).data
+        assert json.loads(raw)["kubeletconfig"]["cgroupDriver"] == "cgroupfs", name
+        dump = docker("exec", name, "containerd", "config", "dump")
+        assert "SystemdCgroup = false" in dump and "SystemdCgroup = true" not in dump, name
+
+
 def test_cluster_dns_answers(cluster):
     phase, logs = cluster.run_pod(unique("dns"), "nslookup kubernetes.default.svc.cluster.local")
     assert phase == "Succeeded", logs

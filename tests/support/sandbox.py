@@ -126,6 +126,8 @@ class PodRecord:
     created: float | None = None  # epoch seconds
     running: float | None = None  # when its container started running
     images: list[str] = field(default_factory=list)
+    phase: str | None = None
+    ended: str = ""  # each terminated (init) container: name, exit code, reason and message
 
 
 def classify(p: k8s.V1Pod) -> PodRecord | None:
@@ -156,6 +158,12 @@ def classify(p: k8s.V1Pod) -> PodRecord | None:
         p.metadata.creation_timestamp.timestamp() if p.metadata.creation_timestamp else None,
         started[0].timestamp() if started else None,
         [c.image for c in p.spec.containers],
+        p.status.phase,
+        "; ".join(
+            f"{cs.name} exit {t.exit_code} {t.reason or ''} {(t.message or '')[-200:]}".strip()
+            for cs in [*(p.status.init_container_statuses or []), *(p.status.container_statuses or [])]
+            if cs.state and (t := cs.state.terminated) and (t.exit_code or t.message)
+        ),
     )
 
 

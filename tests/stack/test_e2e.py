@@ -37,6 +37,8 @@ TIMEOUT = float(os.environ.get("AIRWAVE_E2E_TIMEOUT", 1800))
 # node runs one: see the `stack` fixture).
 SHAPE = {"executors": 2, "executor_cores": 1, "executor_memory": "1g", "driver_memory": "1g"}
 METRICS = sb.ROOT / "out" / "e2e" / "metrics.json"
+GIT = sb.STACK["git_server"]
+GIT_REMOTE = f"http://localhost:{GIT['host_port']}/{GIT['repo']}"
 
 
 def record(key: str, value) -> None:
@@ -242,23 +244,21 @@ def test_nothing_is_left_running_after_the_run(stack, baseline):
 def test_git_server_keeps_the_dag_repo_when_its_pod_is_replaced(stack):
     """Every task pod's git-sync clones from it: a new git-server pod must not start with an empty repo."""
     _, _, core = stack
-    gs = sb.STACK["git_server"]
-    remote = f"http://localhost:{gs['host_port']}/{gs['repo']}"
+    selector = "app.kubernetes.io/name=git-server"
 
     def head() -> str:
-        out = subprocess.run(["git", "ls-remote", remote, gs["branch"]], capture_output=True, text=True, timeout=30)
+        out = subprocess.run(
+            ["git", "ls-remote", GIT_REMOTE, GIT["branch"]], capture_output=True, text=True, timeout=30
+        )
         return out.stdout.split()[0] if out.returncode == 0 and out.stdout else ""
 
     before = head()
-    assert before, f"{remote} has no {gs['branch']}"
-    old = {
-        p.metadata.name
-        for p in core.list_namespaced_pod(sb.NS, label_selector="app.kubernetes.io/name=git-server").items
-    }
-    core.delete_collection_namespaced_pod(sb.NS, label_selector="app.kubernetes.io/name=git-server")
+    assert before, f"{GIT_REMOTE} has no {GIT['branch']}"
+    old = {p.metadata.name for p in core.list_namespaced_pod(sb.NS, label_selector=selector).items}
+    core.delete_collection_namespaced_pod(sb.NS, label_selector=selector)
     deadline, after = time.monotonic() + 180, ""
     while time.monotonic() < deadline:
-        pods = core.list_namespaced_pod(sb.NS, label_selector="app.kubernetes.io/name=git-server").items
+        pods = core.list_namespaced_pod(sb.NS, label_selector=selector).items
         ready = [
             p
             for p in pods
@@ -268,16 +268,16 @@ def test_git_server_keeps_the_dag_repo_when_its_pod_is_replaced(stack):
         if ready and (after := head()):
             break
         time.sleep(2)
-    assert after == before, f"after the git-server pod was replaced, {gs['branch']} is {after!r}, was {before!r}"
+    assert after == before, f"after the git-server pod was replaced, {GIT['branch']} is {after!r}, was {before!r}"
 
+
+def test_dag_change_reaches_the_dag_processor_through_git_sync(stack):
     """Push a new DAG file to the in-cluster git server; measure push -> parsed (target < 15 s, reported)."""
     airflow, _, _ = stack
-    gs = sb.STACK["git_server"]
-    remote = f"http://localhost:{gs['host_port']}/{gs['repo']}"
     dag_id = f"airwave_sync_probe_{int(time.time())}"
     with tempfile.TemporaryDirectory() as tmp:
         git = ["git", "-C", tmp, "-c", "user.name=e2e", "-c", "user.email=e2e@localhost"]
-        subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", gs["branch"], remote, tmp], check=True)
+        subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", GIT["branch"], GIT_REMOTE, tmp], check=True)
         probe = Path(tmp, "dags", "airwave_sync_probe.py")
         probe.write_text(
             f"from airflow.sdk import DAG\nwith DAG({dag_id!r}, schedule=None, tags=['probe']):\n    pass\n"
@@ -285,12 +285,12 @@ def test_git_server_keeps_the_dag_repo_when_its_pod_is_replaced(stack):
         subprocess.run([*git, "add", "-A"], check=True)
         subprocess.run([*git, "commit", "-qm", "e2e: DAG sync probe"], check=True)
         t0 = time.monotonic()
-        subprocess.run([*git, "push", "-q", remote, f"HEAD:{gs['branch']}"], check=True)
+        subprocess.run([*git, "push", "-q", GIT_REMOTE, f"HEAD:{GIT['branch']}"], check=True)
         airflow.wait_dag(dag_id, timeout=180)
         seconds = time.monotonic() - t0
         probe.unlink()  # leave the repo as it was
         subprocess.run([*git, "commit", "-qam", "e2e: remove probe"], check=True)
-        subprocess.run([*git, "push", "-q", remote, f"HEAD:{gs['branch']}"], check=True)
+        subprocess.run([*git, "push", "-q", GIT_REMOTE, f"HEAD:{GIT['branch']}"], check=True)
     record("dag_sync_s (push -> parsed, target < 15)", round(seconds, 1))
 
 

@@ -1,5 +1,9 @@
 """The Spark session the stages start in local mode: what its Python workers and JVM run with."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from airwave import spark as sp
@@ -32,3 +36,24 @@ def test_python_workers_reuse_freed_memory_and_the_jvm_runs_tuned():
     # glibc's default maps a fresh 64 MB (16,384 pages to fault in and zero) for every such allocation.
     assert faults < 1000, f"{faults} page faults to allocate 64 MB again: freed memory is not reused"
     assert {"-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"} <= jvm_args
+
+
+def test_the_first_run_writes_a_class_archive_and_the_next_driver_loads_spark_from_it(tmp_path):
+    """The first process writes the archive as its JVM exits and publishes it whole; the next driver JVM maps
+    Spark's classes from it instead of parsing them (README, Performance)."""
+    folder = tmp_path / "jvm"
+    job = "from airwave import spark as sp; s = sp.session('archive'); s.range(3).count(); s.stop()"
+    env = {**os.environ, "AIRWAVE_JVM_ARCHIVE_DIR": str(folder)}
+    subprocess.run([sys.executable, "-c", job], env=env, check=True, capture_output=True, timeout=600)
+    (archive,) = folder.iterdir()  # no temporary file left beside it
+    assert archive.suffix == ".jsa" and archive.stat().st_size > 10 << 20
+
+    env["JAVA_TOOL_OPTIONS"] = f"-Xlog:class+load=info:file={tmp_path}/classes-%p.log"
+    subprocess.run([sys.executable, "-c", job], env=env, check=True, capture_output=True, timeout=600)
+    loads = "".join(p.read_text() for p in tmp_path.glob("classes-*.log"))
+    assert "org.apache.spark.SparkContext source: shared objects file (top)" in loads
+    assert list(folder.iterdir()) == [archive]
+
+
+def test_no_class_archive_when_switched_off():
+    assert sp.class_archive("off") == ("", None)

@@ -122,6 +122,11 @@ class Environment:
         "",
         "jars or folders of jars for local Spark (s3a: hadoop-aws and the AWS SDK, `hack/tools.sh jars`)",
     )
+    jvm_archive_dir: str = _var(
+        "AIRWAVE_JVM_ARCHIVE_DIR",
+        "",
+        "folder of the local Spark driver's class-data archive (spark.py); empty: ~/.cache/airwave/jvm; off: none",
+    )
     spark_backend: str = _var(
         "AIRWAVE_SPARK_BACKEND",
         "local",

@@ -55,5 +55,8 @@ def test_the_first_run_writes_a_class_archive_and_the_next_driver_loads_spark_fr
     assert list(folder.iterdir()) == [archive]
 
 
-def test_no_class_archive_when_switched_off():
+def test_no_class_archive_when_switched_off_or_its_path_would_split_the_jvm_options(tmp_path):
     assert sp.class_archive("off") == ("", None)
+    assert sp.class_archive(str(tmp_path / "a b")) == ("", None)
+    option, archive = sp.class_archive(str(tmp_path / "jvm"))
+    assert option.startswith(f"-XX:ArchiveClassesAtExit={archive}.") and archive.parent.is_dir()

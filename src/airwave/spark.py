@@ -111,6 +111,8 @@ def class_archive(folder: str) -> tuple[str, Path | None]:
     st = os.stat(java)
     key = hashlib.sha256(f"{java}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:12]
     final = Path(folder or Path.home() / ".cache" / "airwave" / "jvm") / f"spark-{pyspark.__version__}-{key}.jsa"
+    if any(c.isspace() for c in str(final)):  # extraJavaOptions is split at whitespace
+        return "", None
     if final.is_file():
         return f"-XX:SharedArchiveFile={final}", None
     try:

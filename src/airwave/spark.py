@@ -123,7 +123,12 @@ def class_archive(folder: str) -> tuple[str, Path | None]:
     except (OSError, ValueError):
         return "", None  # no writable cache: start without an archive
     # -Xlog: not a warning per class it cannot archive (signed jars, old class files).
-    return f"-XX:ArchiveClassesAtExit={final}.{os.getpid()}.tmp -Xlog:cds*=error", final
+    return f"-XX:ArchiveClassesAtExit={_unpublished(final)} -Xlog:cds*=error", final
+
+
+def _unpublished(final: Path) -> Path:
+    """Where this process's JVM writes the archive before it is checked and renamed to `final`."""
+    return Path(f"{final}.{os.getpid()}.tmp")
 
 
 def _alive(pid: int) -> bool:
@@ -139,7 +144,7 @@ def _alive(pid: int) -> bool:
 def _publish_archive(proc, final: Path) -> None:
     """At exit: let the JVM write its archive, then publish it if whole. A truncated archive would crash every
     later JVM (SIGBUS while mapping it), so a copy that `java -version` cannot map is deleted instead."""
-    tmp = Path(f"{final}.{os.getpid()}.tmp")
+    tmp = _unpublished(final)
     print("airwave: writing the Spark driver's class-data archive (once) ...", file=sys.stderr, flush=True)
     proc.stdin.close()  # pyspark's gateway JVM exits when its stdin closes
     try:

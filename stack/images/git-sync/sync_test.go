@@ -222,13 +222,19 @@ func TestSidecarSyncsAndSwapsAtomically(t *testing.T) {
 	}
 
 	// Old worktrees are gone, from disk and from git's list; no temp link left over.
+	// The sidecar removes them after the swap (directories first, then `git worktree
+	// prune`), so both are waited for rather than read once.
 	waitFor(t, "old worktree removal", func() bool {
 		entries, _ := os.ReadDir(filepath.Join(root, ".worktrees"))
 		return len(entries) == 1 && entries[0].Name() == c3
 	})
-	wts := git(t, root, "--git-dir", filepath.Join(root, ".git"), "worktree", "list")
-	if strings.Contains(wts, c1[:7]) || strings.Contains(wts, c2[:7]) {
-		t.Fatalf("git still lists old worktrees:\n%s", wts)
+	var wts string
+	waitFor(t, "git to forget old worktrees", func() bool {
+		wts = git(t, root, "--git-dir", filepath.Join(root, ".git"), "worktree", "list")
+		return !strings.Contains(wts, c1[:7]) && !strings.Contains(wts, c2[:7])
+	})
+	if !strings.Contains(wts, c3[:7]) {
+		t.Fatalf("git does not list the current worktree:\n%s", wts)
 	}
 	if _, err := os.Lstat(filepath.Join(root, ".repo.tmp")); !os.IsNotExist(err) {
 		t.Fatal("temp link left behind")

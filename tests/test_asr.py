@@ -83,6 +83,25 @@ def test_device_cuda_without_a_gpu_fails_before_spark_starts(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def test_a_later_pass_encodes_only_the_chunks_tail(monkeypatch):
+    # call_003's customer chunk ends its first decode early (see above); what is left is decoded again, with its
+    # encoder input cut to the tail plus REMNANT_PAD_S rather than a whole 30 s window.
+    d = decode((SAMPLE / "call_003_email_update.wav").read_bytes())
+    chunks = [c.audio for ch in d.channels for c in chunk_channel(ch)]
+    seen = []
+    real = asr.whisper.BatchDecoder.decode
+
+    def spy(self, features, durations, max_new_tokens):
+        seen.append((features.shape[-1], max(durations)))
+        return real(self, features, durations, max_new_tokens)
+
+    monkeypatch.setattr(asr.whisper.BatchDecoder, "decode", spy)
+    transcribe_chunks(chunks, AsrConfig(batch_size=8))
+    assert seen[0][0] == asr.N_FRAMES and len(seen) >= 2
+    for frames, longest_s in seen[1:]:
+        assert frames < asr.N_FRAMES and abs(frames - (longest_s + asr.REMNANT_PAD_S) * 100) <= 2
+
+
 def test_encoder_windows_are_30_s_unless_asked_to_fit_the_clips():
     assert asr.encoder_frames(1200, 0) == 3000  # Whisper's own 30 s window, the default
     assert asr.encoder_frames(1200, 2.0) == 1400  # 12 s of clip + 2 s

@@ -19,6 +19,10 @@ MIN_REMAINDER_S, MIN_PROGRESS_S = 1.0, 0.5
 # A cap that cuts real text is harmless (the next pass resumes from the last timestamp).
 TOKENS_PER_S, MAX_NEW_TOKENS = 8, 440
 N_FRAMES = 3000  # Whisper's 30 s window in 10 ms mel frames
+# What a later pass decodes is a chunk's tail (often 1-5 s): its encoder input is that tail plus this much padding,
+# not a whole 30 s window. On the development set that took the transcribe stage from 15.9 to 13.2 s at WER 29.9%
+# vs 29.8% (sample_data 5.9% vs 6.1%); 4 s gave the same WER, slower.
+REMNANT_PAD_S = 2.0
 _MODELS: dict = {}  # one model per Python worker process, keyed by its settings
 LOADS = {"count": 0}  # how many times this process loaded a model (tests check it stays at one per worker)
 
@@ -31,8 +35,8 @@ class AsrConfig:
     batch_size: int = 8
     cpu_threads: int = 1  # set explicitly: under Spark, OMP_NUM_THREADS defaults to spark.task.cpus
     device: str = "cpu"
-    # 0: every encoder window is padded to 30 s, as Whisper was trained. > 0: only to the batch's longest clip plus
-    # this many seconds; cheaper for short clips, but it cost 0.8-2.5 WER points on the development set (README).
+    # 0: a chunk's first pass gets a 30 s encoder window, as Whisper was trained (later passes: REMNANT_PAD_S).
+    # > 0: every pass is padded only to the batch's longest clip plus this many seconds (README: Performance).
     encoder_pad_s: float = 0.0
 
 
@@ -106,7 +110,8 @@ def transcribe_chunks(audios: list[np.ndarray], cfg: AsrConfig) -> list[list[Seg
     # Sequential faster-whisper seeks to the last timestamp and decodes again; we do the same, batched: each pass
     # decodes what is left of every unfinished chunk.
     pending = [(i, 0.0) for i in range(len(audios))]
-    for _ in range(MAX_PASSES):
+    for n_pass in range(MAX_PASSES):
+        pad_s = cfg.encoder_pad_s or (REMNANT_PAD_S if n_pass else 0.0)
         # Longest first, so a batch holds clips of similar length: they finish decoding together, and the token cap
         # below (which bounds the cost of a decoder stuck repeating itself) stays tight for short clips.
         jobs = sorted(pending, key=lambda j: (-(len(audios[j[0]]) / SR - j[1]), j[0]))
@@ -115,7 +120,7 @@ def transcribe_chunks(audios: list[np.ndarray], cfg: AsrConfig) -> list[list[Seg
             batch = jobs[b : b + cfg.batch_size]
             clips = [audios[i][int(off * SR) :] for i, off in batch]
             mels = [whisper.log_mel(model, a) for a in clips]
-            frames = encoder_frames(max(m.shape[-1] for m in mels), cfg.encoder_pad_s)
+            frames = encoder_frames(max(m.shape[-1] for m in mels), pad_s)
             feats = np.stack([whisper.pad_frames(m, frames) for m in mels])
             cap = min(MAX_NEW_TOKENS, int(TOKENS_PER_S * max(len(a) for a in clips) / SR) + 16)
             out = decoder.decode(feats, [len(a) / SR for a in clips], cap)

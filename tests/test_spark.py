@@ -11,23 +11,30 @@ from airwave import spark as sp
 pytestmark = pytest.mark.slow
 
 
-def test_python_workers_reuse_freed_memory_and_the_jvm_runs_tuned():
+def test_python_workers_reuse_freed_memory_import_installed_pyspark_and_the_jvm_runs_tuned():
     def reuse_faults(_):
         """Page faults of a 64 MB allocation made again after freeing the first (the size of a Whisper encoder
         layer's attention scores). Defined here so that it travels to the worker by value."""
         import os
         import resource
+        import sys
+
+        import pyspark
 
         b = bytearray(64 << 20)
         del b
         before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         b = bytearray(64 << 20)
         del b
-        return [(os.environ.get("GLIBC_TUNABLES"), resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)]
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+        zips = [p for p in sys.path if p.endswith(("pyspark.zip", "-src.zip"))]
+        return [(os.environ.get("GLIBC_TUNABLES"), faults, pyspark.__file__, zips)]
 
     session = sp.session("test-spark")
     try:
-        (tunables, faults), *_ = session.sparkContext.parallelize([0], 1).mapPartitions(reuse_faults).collect()
+        (tunables, faults, pyspark_file, zips), *_ = (
+            session.sparkContext.parallelize([0], 1).mapPartitions(reuse_faults).collect()
+        )
         runtime = session.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
         jvm_args = set(runtime.getInputArguments())
     finally:
@@ -36,6 +43,8 @@ def test_python_workers_reuse_freed_memory_and_the_jvm_runs_tuned():
     # glibc's default maps a fresh 64 MB (16,384 pages to fault in and zero) for every such allocation.
     assert faults < 1000, f"{faults} page faults to allocate 64 MB again: freed memory is not reused"
     assert {"-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"} <= jvm_args
+    # airwave.spark_daemon: workers import the installed pyspark (compiled once), not Spark's zips of its source.
+    assert ".zip" not in pyspark_file and not zips, (pyspark_file, zips)
 
 
 def test_the_first_run_writes_a_class_archive_and_the_next_driver_loads_spark_from_it(tmp_path):

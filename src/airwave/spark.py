@@ -22,6 +22,7 @@ WORKER_MALLOC = "glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.t
 # Defaults that matter for Python-heavy audio work:
 LOCAL_DEFAULTS = {
     "spark.python.worker.reuse": "true",  # keep each worker's loaded model across tasks
+    "spark.python.daemon.module": "airwave.spark_daemon",  # pyspark from its package, not Spark's zips
     "spark.executorEnv.GLIBC_TUNABLES": WORKER_MALLOC,  # executors' processes, incl. the Python workers
     # A stage's JVM lives seconds to minutes and mostly moves bytes: C2's compile threads and a parallel GC cost more
     # CPU than they return (dev set, local mode: JVM CPU 30 -> 17 s, wall -14%).

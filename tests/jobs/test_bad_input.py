@@ -207,7 +207,9 @@ def test_a_crashed_python_worker_is_retried_not_fatal(tmp_path):
                 break
 
         def workers():
-            r = subprocess.run(["pgrep", "-s", str(proc.pid), "-f", "pyspark.daemon"], capture_output=True, text=True)
+            r = subprocess.run(
+                ["pgrep", "-s", str(proc.pid), "-f", "airwave.spark_daemon"], capture_output=True, text=True
+            )
             pids = [int(p) for p in r.stdout.split()]
             # the daemon forks one worker per task: the children of the daemon process
             return [c for p in pids for c in _children(p)]

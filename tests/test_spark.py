@@ -21,13 +21,15 @@ def test_python_workers_reuse_freed_memory_import_installed_pyspark_and_the_jvm_
 
         import pyspark
 
+        from airwave.spark_daemon import is_spark_zip
+
         b = bytearray(64 << 20)
         del b
         before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         b = bytearray(64 << 20)
         del b
         faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
-        zips = [p for p in sys.path if p.endswith(("pyspark.zip", "-src.zip"))]
+        zips = [p for p in sys.path if is_spark_zip(p)]
         return [(os.environ.get("GLIBC_TUNABLES"), faults, pyspark.__file__, zips)]
 
     session = sp.session("test-spark")

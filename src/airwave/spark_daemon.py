@@ -14,18 +14,18 @@ import os
 import sys
 
 
-def _is_spark_zip(path: str) -> bool:
+def is_spark_zip(path: str) -> bool:
     name = os.path.basename(path)
     return name == "pyspark.zip" or (name.startswith("py4j-") and name.endswith("-src.zip"))
 
 
 def use_installed_pyspark() -> bool:
     """Drop Spark's zips from sys.path when pyspark and py4j are importable without them; True if dropped."""
-    zips = [p for p in sys.path if _is_spark_zip(p)]
+    saved = list(sys.path)
+    zips = [p for p in saved if is_spark_zip(p)]
     if not zips:
         return False
-    kept = [p for p in sys.path if p not in zips]
-    saved, sys.path[:] = sys.path[:], kept
+    sys.path[:] = [p for p in saved if p not in zips]
     for p in zips:
         sys.path_importer_cache.pop(p, None)
     if importlib.util.find_spec("pyspark") and importlib.util.find_spec("py4j"):

@@ -33,7 +33,7 @@ def test_only_settings_reads_the_environment():
 def test_readme_settings_table_lists_exactly_the_variables():
     text = (ROOT / "README.md").read_text()
     section = text.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
-    documented = re.findall(r"^\| `((?:AIRWAVE|AWS)_\w+)` \|", section, re.M)
+    documented = re.findall(r"^\| `((?:AIRWAVE|AWS|XDG)_\w+)` \|", section, re.M)
     assert len(documented) == len(set(documented)), "a variable is listed twice"
     assert set(documented) == set(Environment.variables())
 
@@ -54,6 +54,15 @@ def test_defaults_types_and_empty_values():
     assert (env.max_input_mb, env.spark_cores, env.k8s_in_cluster, env.spark_cpu_request_millis) == (8.0, 3, False, 250)
     assert env.retention_policies == [{"prefix": "s3a://raw"}] and env.s3_endpoint == "http://minio:9000"
     assert Environment.from_environ({"AIRWAVE_SPARK_CPU_REQUEST_PER_CORE": "2"}).spark_cpu_request_millis == 2000
+
+
+def test_the_jvm_archive_goes_to_the_user_cache_unless_a_folder_is_set(monkeypatch):
+    monkeypatch.setenv("HOME", "/home/u")
+    assert Environment.from_environ({}).jvm_archive_folder == "/home/u/.cache/airwave/jvm"
+    assert Environment.from_environ({"XDG_CACHE_HOME": "/c"}).jvm_archive_folder == "/c/airwave/jvm"
+    both = {"XDG_CACHE_HOME": "/c", "AIRWAVE_JVM_ARCHIVE_DIR": "/a"}
+    assert Environment.from_environ(both).jvm_archive_folder == "/a"
+    assert Environment.from_environ({"AIRWAVE_JVM_ARCHIVE_DIR": "off"}).jvm_archive_folder == "off"
 
 
 @pytest.mark.parametrize(

@@ -180,6 +180,26 @@ def test_local_backend_runs_real_spark_submit(tmp_path):
     assert 600 <= got["max_heap_mib"] <= 800  # --conf spark.driver.memory really sized the driver JVM
 
 
+@pytest.mark.slow
+def test_local_backend_drivers_write_then_map_the_class_archive(tmp_path, monkeypatch):
+    """A local spark-submit's driver writes the class-data archive as it exits, the operator publishes it whole, and
+    the next task's driver maps Spark's classes from it (README, Performance)."""
+    folder = tmp_path / "jvm"
+    monkeypatch.setenv("AIRWAVE_JVM_ARCHIVE_DIR", str(folder))
+    app = tmp_path / "app.py"
+    app.write_text("from pyspark.sql import SparkSession\nSparkSession.builder.getOrCreate().range(3).count()\n")
+    op = SparkClusterOperator(task_id="t", application=str(app), backend="local", application_args=[])
+    op.execute(context())
+    (archive,) = folder.iterdir()  # published, no temporary file left beside it
+    assert archive.suffix == ".jsa" and archive.stat().st_size > 10 << 20
+
+    monkeypatch.setenv("JAVA_TOOL_OPTIONS", f"-Xlog:class+load=info:file={tmp_path}/classes-%p.log")
+    op.execute(context())
+    loads = "".join(p.read_text() for p in tmp_path.glob("classes-*.log"))
+    assert "org.apache.spark.SparkContext source: shared objects file (top)" in loads
+    assert list(folder.iterdir()) == [archive]
+
+
 ENV_APP = textwrap.dedent("""
     import json, os, sys
     from pyspark.sql import SparkSession
@@ -283,7 +303,7 @@ def test_on_kill_takes_down_the_whole_process_group(tmp_path, monkeypatch):
     pidfile = tmp_path / "pids"
     script = f"sleep 300 & echo $$ $! > {pidfile}; wait"
     op = SparkClusterOperator(task_id="t", backend="local", application_args=[])
-    monkeypatch.setattr(op, "local_command", lambda ctx, store=None: ["bash", "-c", script])
+    monkeypatch.setattr(op, "local_command", lambda ctx, store=None, driver_java_option="": ["bash", "-c", script])
     errors = []
     t = threading.Thread(target=lambda: _run(op, errors))
     t.start()

@@ -24,7 +24,7 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from airflow.sdk import Connection, Variable
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowNotFoundException
 
-from airwave import settings
+from airwave import settings, spark
 from airwave.cluster import specs
 
 BACKEND_VARIABLE = "airwave_spark_backend"
@@ -177,21 +177,27 @@ class SparkClusterOperator(KubernetesPodOperator):
             super().on_kill()
 
     # -- local --------------------------------------------------------------------------------------------------
-    def local_command(self, context, store: specs.ObjectStore | None = None) -> list[str]:
+    def local_command(self, context, store: specs.ObjectStore | None = None, driver_java_option: str = "") -> list[str]:
         shape = self.shape()
+        conf = specs.local_spark_conf(shape, self.spark_conf, store)
         return specs.spark_submit_command(
             self.application or specs.app_file(),
             self.app_args(),
             master=specs.local_master(shape),
-            conf=specs.local_spark_conf(shape, self.spark_conf, store),
+            conf=spark.add_driver_java_option(conf, driver_java_option),
             name=self.app_name(context),
             spark_submit=specs.spark_submit_path(),
         )
 
     def execute_local(self, context, store: specs.ObjectStore | None = None) -> None:
-        cmd = self.local_command(context, store)
+        # The driver maps Spark's classes from the class-data archive (spark.py), or writes it as it exits.
+        option, archive = spark.class_archive(settings.environment().jvm_archive_folder)
+        cmd = self.local_command(context, store, option)
         env = specs.local_env(store=store)  # this interpreter; the driver binds to loopback; the job's S3
         self.log.info("Running: %s", " ".join(cmd))
+        if archive is not None:
+            self.log.info("The driver writes its class-data archive as it exits (once per machine, ~15 s)")
+        rc = None
         # Own process group: on_kill can take down spark-submit's JVM and every Python worker it started.
         self._proc = subprocess.Popen(
             cmd,
@@ -212,6 +218,8 @@ class SparkClusterOperator(KubernetesPodOperator):
             raise
         finally:
             self._proc = None
+            if archive is not None:
+                spark.publish_archive(archive, rc == 0)
         if rc == settings.SETTINGS_ERROR_EXIT:
             raise AirflowFailException(f"spark-submit exited with {rc}: a bad setting (see the log above)")
         if rc != 0:

@@ -125,7 +125,7 @@ class Environment:
     jvm_archive_dir: str = _var(
         "AIRWAVE_JVM_ARCHIVE_DIR",
         "",
-        "folder of the local Spark driver's class-data archive (spark.py); empty: ~/.cache/airwave/jvm; off: none",
+        "folder of local Spark drivers' class-data archive (spark.py); empty: <XDG_CACHE_HOME>/airwave/jvm; off: none",
     )
     spark_backend: str = _var(
         "AIRWAVE_SPARK_BACKEND",
@@ -171,6 +171,7 @@ class Environment:
     aws_endpoint_url: str = _var("AWS_ENDPOINT_URL", "", "S3-compatible endpoint (MinIO), path-style; empty: AWS")
     aws_endpoint_url_s3: str = _var("AWS_ENDPOINT_URL_S3", "", "the same, when AWS_ENDPOINT_URL is empty")
     aws_region: str = _var("AWS_REGION", "us-east-1", "S3 region (request signing)")
+    xdg_cache_home: str = _var("XDG_CACHE_HOME", "", "per-user cache folder (freedesktop.org); empty: ~/.cache")
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str] = os.environ) -> Environment:
@@ -197,6 +198,12 @@ class Environment:
     @property
     def s3_endpoint(self) -> str:
         return self.aws_endpoint_url or self.aws_endpoint_url_s3
+
+    @property
+    def jvm_archive_folder(self) -> str:
+        """AIRWAVE_JVM_ARCHIVE_DIR, else airwave's folder in the user's cache (as hack/lib.sh's AIRWAVE_CACHE)."""
+        cache = self.xdg_cache_home or os.path.join(os.path.expanduser("~"), ".cache")
+        return self.jvm_archive_dir or os.path.join(cache, "airwave", "jvm")
 
 
 def environment() -> Environment:

@@ -92,8 +92,10 @@ def local_cores() -> int:
 
 # A driver JVM parses and verifies ~10k classes (Spark, Hadoop, Parquet) afresh every time it starts: a class-data
 # archive (JDK 13+ dynamic CDS) maps them instead. Measured on the 2-core machine: session start 6.5 -> 2.7 s, first
-# job 3.0 -> 1.2 s, `airwave run` on the dev set -4.4 s. The first run without one writes it as its JVM exits (once
-# per machine, JDK and pyspark: ~15 s more at exit).
+# job 3.0 -> 1.2 s, `airwave run` on the dev set -4.4 s, a stage under a local spark-submit ~16 -> ~11 s. The first
+# driver without one writes it as its JVM exits (once per machine, JDK and pyspark: ~15 s more at exit). Local
+# sessions (session() below) and local spark-submits (the operator's local backend, `airwave sweep`) share it: both
+# start their JVM through pyspark's spark-submit, so the class path is the same.
 def _java() -> str | None:
     """The java that spark-submit runs (bin/spark-class: $JAVA_HOME/bin/java, else java on PATH)."""
     home = os.environ.get("JAVA_HOME")
@@ -111,7 +113,7 @@ def class_archive(folder: str) -> tuple[str, Path | None]:
         return "", None
     st = os.stat(java)
     key = hashlib.sha256(f"{java}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:12]
-    final = Path(folder or Path.home() / ".cache" / "airwave" / "jvm") / f"spark-{pyspark.__version__}-{key}.jsa"
+    final = Path(folder) / f"spark-{pyspark.__version__}-{key}.jsa"
     if any(c.isspace() for c in str(final)):  # extraJavaOptions is split at whitespace
         return "", None
     if final.is_file():
@@ -142,22 +144,33 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _publish_archive(proc, final: Path) -> None:
-    """At exit: let the JVM write its archive, then publish it if whole. A truncated archive would crash every
+def publish_archive(final: Path, exited_ok: bool = True) -> None:
+    """Once the JVM that wrote it has exited: publish the archive if whole. A truncated archive would crash every
     later JVM (SIGBUS while mapping it), so a copy that `java -version` cannot map is deleted instead."""
     tmp = _unpublished(final)
+    java = _java()
+    check = [java, f"-XX:SharedArchiveFile={tmp}", "-version"] if java else None
+    if exited_ok and tmp.is_file() and check and subprocess.run(check, capture_output=True).returncode == 0:
+        os.replace(tmp, final)
+    else:
+        tmp.unlink(missing_ok=True)
+
+
+def _publish_session_archive(proc, final: Path) -> None:
+    """At exit of a local session: let its JVM write the archive, then publish it."""
     print("airwave: writing the Spark driver's class-data archive (once) ...", file=sys.stderr, flush=True)
     proc.stdin.close()  # pyspark's gateway JVM exits when its stdin closes
     try:
         rc = proc.wait(timeout=300)
     except subprocess.TimeoutExpired:
         rc = None
-    java = _java()
-    check = [java, f"-XX:SharedArchiveFile={tmp}", "-version"] if java else None
-    if rc == 0 and tmp.is_file() and check and subprocess.run(check, capture_output=True).returncode == 0:
-        os.replace(tmp, final)
-    else:
-        tmp.unlink(missing_ok=True)
+    publish_archive(final, rc == 0)
+
+
+def add_driver_java_option(conf: dict[str, str], option: str) -> dict[str, str]:
+    if option:
+        conf["spark.driver.extraJavaOptions"] = f"{conf.get('spark.driver.extraJavaOptions', '')} {option}".strip()
+    return conf
 
 
 def session(app: str = "airwave", conf: dict[str, str] | None = None):
@@ -176,15 +189,15 @@ def session(app: str = "airwave", conf: dict[str, str] | None = None):
         store = local_object_store_conf(env.s3_endpoint, env.aws_region, env.spark_jars)
         local = {**LOCAL_DEFAULTS, **store}
         if SparkContext._gateway is None:  # this session starts the JVM
-            option, archive = class_archive(env.jvm_archive_dir)
-            local["spark.driver.extraJavaOptions"] += f" {option}"
+            option, archive = class_archive(env.jvm_archive_folder)
+            add_driver_java_option(local, option)
         for k, v in local.items():
             b = b.config(k, v)
     for k, v in (conf or {}).items():
         b = b.config(k, v)
     spark = b.getOrCreate()
     if archive is not None and SparkContext._gateway is not None:
-        atexit.register(_publish_archive, SparkContext._gateway.proc, archive)
+        atexit.register(_publish_session_archive, SparkContext._gateway.proc, archive)
     spark.sparkContext.setLogLevel(env.spark_log_level)
     return spark
 

@@ -516,19 +516,23 @@ def run_local(
 
 
 def _submit(args: list[str], cluster, conf: dict[str, str], name: str) -> None:
+    from . import spark
     from .cluster import specs
 
+    option, archive = spark.class_archive(settings.environment().jvm_archive_folder)  # as the operator's local backend
     cmd = specs.spark_submit_command(
         specs.app_file(),
         specs.drop_empty_options(args),
         master=specs.local_master(cluster),
-        conf=specs.local_spark_conf(cluster, conf),
+        conf=spark.add_driver_java_option(specs.local_spark_conf(cluster, conf), option),
         name=f"airwave-sweep-{name}",
         spark_submit=specs.spark_submit_path(),
     )
     r = subprocess.run(
         cmd, env=specs.local_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
     )
+    if archive is not None:
+        spark.publish_archive(archive, r.returncode == 0)
     if r.returncode != 0:
         raise SweepError(f"{name}: spark-submit exited with {r.returncode}\n{r.stdout[-4000:]}")
 

@@ -5,7 +5,8 @@ Corpus: `--corpus DIR` (a folder with a reference manifest.json, e.g. the develo
 tests/support/make_dev_set.py writes), or by default sample_data's decodable calls with references, replicated until the
 corpus holds at least --minutes of channel audio. Runs (a) bench/plain_whisper.py and (b) `airwave run` on it and
 prints, for both: channel-audio seconds per wall-second (xRT), WER per channel, and WER in turn order (each call's
-segments of all channels merged by start time, against the reference turns in order), then the xRT ratio.
+segments of all channels merged by start time, against the reference turns in order), airwave's WER minus the plain
+script's with a 95% paired-bootstrap interval over calls, then the xRT ratio.
 Wall times include process start and model load for both. Results also go to .bench/results.json.
 
     .venv/bin/python -m bench.throughput [--corpus DIR] [--minutes 20] [--repeat 1]
@@ -15,11 +16,15 @@ import argparse
 import json
 import math
 import os
+import random
+import re
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import jiwer
 
 from airwave.audio import decode
 from airwave.evaluate import _score, normalise, ordered_reference
@@ -83,6 +88,67 @@ def plain_wer(hyp: dict, manifest: dict) -> tuple[dict, dict]:
             ord_refs.append(normalise(in_order))
             ord_hyps.append(normalise(" ".join(t for *_, t in merged)))
     return _score(refs, hyps), _score(ord_refs, ord_hyps)
+
+
+def _errors(r: str, h: str) -> tuple[int, int]:
+    """(errors, reference words) of one hypothesis against its reference."""
+    if not r:
+        return 0, 0
+    o = jiwer.process_words(r, h)
+    return o.substitutions + o.deletions + o.insertions, o.hits + o.substitutions + o.deletions
+
+
+def _unit(name: str) -> str:
+    """Copies of one sample_data call are one call: they are not independent draws."""
+    return re.sub(r"^copy\d+_", "", name)
+
+
+def call_errors(plain_hyp: dict, report: dict, manifest: dict) -> dict[str, dict[str, list[int]]]:
+    """Per kind ("channel", "ordered"), per call: [plain errors, airwave errors, reference words], from the same
+    normalised texts the WERs above are computed from."""
+    out: dict[str, dict[str, list[int]]] = {"channel": {}, "ordered": {}}
+    ours = {(c["call_id"], c["role"]): c for c in report["per_channel"]}
+    for name, ref in manifest["calls"].items():
+        segs = plain_hyp.get(name, {})
+        for role, text in ref["channels"].items():
+            e, n = _errors(normalise(text), normalise(" ".join(s[2] for s in segs.get(str(CHANNEL_OF_ROLE[role]), []))))
+            c = ours[(name, role)]
+            _add(out["channel"], _unit(name), e, c["substitutions"] + c["deletions"] + c["insertions"], n)
+        in_order = ordered_reference(ref)
+        if in_order is not None and name in report["ordered_per_call"]:
+            merged = sorted((s[0], int(ch), s[2]) for ch, ss in segs.items() for s in ss)
+            e, n = _errors(normalise(in_order), normalise(" ".join(t for *_, t in merged)))
+            c = report["ordered_per_call"][name]
+            _add(out["ordered"], _unit(name), e, c["substitutions"] + c["deletions"] + c["insertions"], n)
+    return out
+
+
+def _add(table: dict[str, list[int]], key: str, plain: int, ours: int, words: int) -> None:
+    row = table.setdefault(key, [0, 0, 0])
+    for i, v in enumerate((plain, ours, words)):
+        row[i] += v
+
+
+def paired_difference(calls: dict[str, list[int]], draws: int = 4000, seed: int = 0) -> dict:
+    """airwave's WER minus the plain script's, in points, with a 95% interval from a paired bootstrap over calls
+    (both sides scored on the same resampled calls): how far a WER difference of this size moves with the choice of
+    calls. Single decodes are chaotic too: a small change to the input (e.g. 0.1 s more audio before each turn)
+    moves the dev set's WER by about +-2 points (README, Performance)."""
+    rows = list(calls.values())
+    if not rows:
+        return {}
+    rng = random.Random(seed)
+
+    def diff(sample) -> float:
+        words = sum(r[2] for r in sample) or 1
+        return 100 * (sum(r[1] for r in sample) - sum(r[0] for r in sample)) / words
+
+    boot = sorted(diff([rng.choice(rows) for _ in rows]) for _ in range(draws))
+    return {
+        "points": round(diff(rows), 2),
+        "ci95": [round(boot[int(0.025 * draws)], 2), round(boot[int(0.975 * draws) - 1], 2)],
+        "calls": len(rows),
+    }
 
 
 def main() -> None:
@@ -160,6 +226,8 @@ def main() -> None:
             "wer": pev["overall"]["wer"],
             "ordered_wer": pev["ordered"]["wer"],
         }
+    errs = call_errors(plain_hyp, ev, manifest)
+    res["wer_difference"] = {kind: paired_difference(calls) for kind, calls in errs.items()}
     res["plain-malloc"] = {
         "wall_s": round(min(plain_malloc_walls), 2),
         "xrt": round(audio_s / min(plain_malloc_walls), 2),
@@ -183,6 +251,13 @@ def main() -> None:
         r = res[k]
         wers = f"{_pct(r.get('wer')):>13}{_pct(r.get('ordered_wer')):>14}"
         print(f"{label:<28}{r['wall_s']:>8.1f}{r['xrt']:>8.1f}{wers}")
+    for kind, label in (("channel", "per channel"), ("ordered", "in turn order")):
+        d = res["wer_difference"].get(kind)
+        if d:
+            print(
+                f"WER {label}, airwave - plain: {d['points']:+.1f} points (95% interval {d['ci95'][0]:+.1f} to "
+                f"{d['ci95'][1]:+.1f}, paired bootstrap over {d['calls']} calls)"
+            )
     print(
         f"ratio (airwave xRT / plain xRT): {res['ratio']:.2f}x (against the plain script with airwave's malloc: "
         f"{res['ratio_same_malloc']:.2f}x)   airwave stages: {run['stages_s']}"

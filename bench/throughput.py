@@ -74,19 +74,26 @@ def timed(cmd: list[str], env: dict | None = None) -> tuple[float, str]:
     return wall, r.stdout
 
 
+def plain_texts(segs: dict, ref: dict) -> tuple[dict[str, str], str]:
+    """The plain script's text of one call per reference role, and the call read in turn order (its segments of
+    all channels merged by start time)."""
+    per_role = {role: " ".join(s[2] for s in segs.get(str(CHANNEL_OF_ROLE[role]), [])) for role in ref["channels"]}
+    merged = sorted((s[0], int(ch), s[2]) for ch, ss in segs.items() for s in ss)
+    return per_role, " ".join(t for *_, t in merged)
+
+
 def plain_wer(hyp: dict, manifest: dict) -> tuple[dict, dict]:
-    """The plain script's WER per channel, and in turn order (its segments merged across channels by start time)."""
+    """The plain script's WER per channel, and in turn order."""
     refs, hyps, ord_refs, ord_hyps = [], [], [], []
     for name, ref in manifest["calls"].items():
-        segs = hyp.get(name, {})
+        per_role, in_turns = plain_texts(hyp.get(name, {}), ref)
         for role, text in ref["channels"].items():
             refs.append(normalise(text))
-            hyps.append(normalise(" ".join(s[2] for s in segs.get(str(CHANNEL_OF_ROLE[role]), []))))
+            hyps.append(normalise(per_role[role]))
         in_order = ordered_reference(ref)
         if in_order is not None:
-            merged = sorted((s[0], int(ch), s[2]) for ch, ss in segs.items() for s in ss)
             ord_refs.append(normalise(in_order))
-            ord_hyps.append(normalise(" ".join(t for *_, t in merged)))
+            ord_hyps.append(normalise(in_turns))
     return _score(refs, hyps), _score(ord_refs, ord_hyps)
 
 
@@ -99,7 +106,7 @@ def _errors(r: str, h: str) -> tuple[int, int]:
 
 
 def _unit(name: str) -> str:
-    """Copies of one sample_data call are one call: they are not independent draws."""
+    """Copies of one sample_data call (replicate_sample's copyNN_ names) are one call: not independent draws."""
     return re.sub(r"^copy\d+_", "", name)
 
 
@@ -109,15 +116,14 @@ def call_errors(plain_hyp: dict, report: dict, manifest: dict) -> dict[str, dict
     out: dict[str, dict[str, list[int]]] = {"channel": {}, "ordered": {}}
     ours = {(c["call_id"], c["role"]): c for c in report["per_channel"]}
     for name, ref in manifest["calls"].items():
-        segs = plain_hyp.get(name, {})
+        per_role, in_turns = plain_texts(plain_hyp.get(name, {}), ref)
         for role, text in ref["channels"].items():
-            e, n = _errors(normalise(text), normalise(" ".join(s[2] for s in segs.get(str(CHANNEL_OF_ROLE[role]), []))))
+            e, n = _errors(normalise(text), normalise(per_role[role]))
             c = ours[(name, role)]
             _add(out["channel"], _unit(name), e, c["substitutions"] + c["deletions"] + c["insertions"], n)
         in_order = ordered_reference(ref)
         if in_order is not None and name in report["ordered_per_call"]:
-            merged = sorted((s[0], int(ch), s[2]) for ch, ss in segs.items() for s in ss)
-            e, n = _errors(normalise(in_order), normalise(" ".join(t for *_, t in merged)))
+            e, n = _errors(normalise(in_order), normalise(in_turns))
             c = report["ordered_per_call"][name]
             _add(out["ordered"], _unit(name), e, c["substitutions"] + c["deletions"] + c["insertions"], n)
     return out

@@ -191,7 +191,7 @@ class SparkClusterOperator(KubernetesPodOperator):
 
     def execute_local(self, context, store: specs.ObjectStore | None = None) -> None:
         # The driver maps Spark's classes from the class-data archive (spark.py), or writes it as it exits.
-        option, archive = spark.class_archive(settings.environment().jvm_archive_folder)
+        option, archive = spark.class_archive()
         cmd = self.local_command(context, store, option)
         env = specs.local_env(store=store)  # this interpreter; the driver binds to loopback; the job's S3
         self.log.info("Running: %s", " ".join(cmd))

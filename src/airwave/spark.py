@@ -103,11 +103,13 @@ def _java() -> str | None:
     return os.path.realpath(java) if java and os.path.isfile(java) else None
 
 
-def class_archive(folder: str) -> tuple[str, Path | None]:
+def class_archive(folder: str | None = None) -> tuple[str, Path | None]:
     """(the driver's JVM option, the file it writes at exit or None): use the archive for this JDK and pyspark, or
-    write it. A JDK update changes the name (a stale archive would only be ignored, but never replaced)."""
+    write it. A JDK update changes the name (a stale archive would only be ignored, but never replaced).
+    `folder`: default AIRWAVE_JVM_ARCHIVE_DIR, else the user's cache (settings.Environment.jvm_archive_folder)."""
     import pyspark
 
+    folder = environment().jvm_archive_folder if folder is None else folder
     java = _java()
     if folder == "off" or not java:
         return "", None

@@ -519,7 +519,7 @@ def _submit(args: list[str], cluster, conf: dict[str, str], name: str) -> None:
     from . import spark
     from .cluster import specs
 
-    option, archive = spark.class_archive(settings.environment().jvm_archive_folder)  # as the operator's local backend
+    option, archive = spark.class_archive()  # as the operator's local backend
     cmd = specs.spark_submit_command(
         specs.app_file(),
         specs.drop_empty_options(args),

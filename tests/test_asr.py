@@ -85,7 +85,8 @@ def test_device_cuda_without_a_gpu_fails_before_spark_starts(tmp_path, capsys):
 
 def test_a_later_pass_encodes_only_the_chunks_tail(monkeypatch):
     # call_003's customer chunk ends its first decode early (see above); what is left is decoded again, with its
-    # encoder input cut to the tail plus REMNANT_PAD_S rather than a whole 30 s window.
+    # encoder input cut to the tail plus REMNANT_PAD_S rather than a whole 30 s window (Whisper's 30 s windows asked
+    # for: encoder_pad_s=0).
     d = decode((SAMPLE / "call_003_email_update.wav").read_bytes())
     chunks = [c.audio for ch in d.channels for c in chunk_channel(ch)]
     seen = []
@@ -96,14 +97,15 @@ def test_a_later_pass_encodes_only_the_chunks_tail(monkeypatch):
         return real(self, features, durations, max_new_tokens)
 
     monkeypatch.setattr(asr.whisper.BatchDecoder, "decode", spy)
-    transcribe_chunks(chunks, AsrConfig(batch_size=8))
+    transcribe_chunks(chunks, AsrConfig(batch_size=8, encoder_pad_s=0))
     assert seen[0][0] == asr.N_FRAMES and len(seen) >= 2
     for frames, longest_s in seen[1:]:
         assert frames < asr.N_FRAMES and abs(frames - (longest_s + asr.REMNANT_PAD_S) * 100) <= 2
 
 
-def test_encoder_windows_are_30_s_unless_asked_to_fit_the_clips():
-    assert asr.encoder_frames(1200, 0) == 3000  # Whisper's own 30 s window, the default
+def test_encoder_windows_fit_the_clips_unless_asked_for_30_s():
+    assert asr.encoder_frames(1200, asr.AsrConfig().encoder_pad_s) == 1300  # the default: 12 s of clip + 1 s
+    assert asr.encoder_frames(1200, 0) == 3000  # Whisper's own 30 s window
     assert asr.encoder_frames(1200, 2.0) == 1400  # 12 s of clip + 2 s
     assert asr.encoder_frames(1201, 2.0) == 1402  # even: the encoder's first convolution has stride 2
     assert asr.encoder_frames(2950, 2.0) == 3000  # never more than 30 s

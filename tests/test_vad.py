@@ -10,12 +10,13 @@ from testlib import SAMPLE
 SR = SAMPLE_RATE
 
 
-def test_pack_fills_windows_without_exceeding_30s():
+def test_pack_fills_windows_without_exceeding_the_chunk_length():
     audio = np.arange(100 * SR, dtype=np.float32)
     regions = [(s * SR, (s + 8) * SR) for s in range(0, 90, 10)]  # nine 8 s regions
-    chunks = pack(audio, regions)
+    chunks = pack(audio, regions, max_s=30.0)
     assert [len(c.regions) for c in chunks] == [3, 3, 3]  # 24 s each; a fourth would make 32 s
-    assert all(c.speech_s <= MAX_CHUNK_S for c in chunks)
+    assert [len(c.regions) for c in pack(audio, regions)] == [2, 2, 2, 2, 1]  # the default: <= 20 s
+    assert all(c.speech_s <= 30.0 for c in chunks)
     # silence between regions is dropped, the speech is kept in order
     assert np.array_equal(
         chunks[0].audio, np.concatenate([audio[0 : 8 * SR], audio[10 * SR : 18 * SR], audio[20 * SR : 28 * SR]])
@@ -26,7 +27,7 @@ def test_pack_fills_windows_without_exceeding_30s():
 def test_pack_splits_a_region_longer_than_the_window():
     audio = np.zeros(70 * SR, np.float32)
     chunks = pack(audio, [(0, 70 * SR)])
-    assert [c.speech_s for c in chunks] == [30.0, 30.0, 10.0]
+    assert [c.speech_s for c in chunks] == [20.0, 20.0, 20.0, 10.0]
 
 
 def test_a_segment_is_cut_into_one_cue_per_region_by_its_words():
@@ -58,8 +59,9 @@ def test_turns_join_pauses_of_one_speaker_but_not_across_the_other():
     # the 0.5 s pause is joined; the 0.6 s one with the customer's "okay" in it is not, nor the 4 s one
     assert a == [(0, 4 * sr), (8 * sr, 9 * sr), (int(9.6 * sr), 10 * sr)]
     assert c == customer
-    long = [(k * 10 * sr, (k * 10 + 9) * sr) for k in range(4)]  # 9 s regions, 1 s apart: a turn stays <= 30 s
-    assert [(s / sr, e / sr) for s, e in turns([long])[0]] == [(0, 29), (30, 39)]
+    long = [(k * 10 * sr, (k * 10 + 9) * sr) for k in range(4)]  # 9 s regions, 1 s apart: a turn stays <= max_s
+    assert [(s / sr, e / sr) for s, e in turns([long], max_s=30.0)[0]] == [(0, 29), (30, 39)]
+    assert [(s / sr, e / sr) for s, e in turns([long])[0]] == [(0, 19), (20, 39)]  # MAX_CHUNK_S, 20 s
 
 
 def test_chunks_of_a_call_are_made_of_turns():

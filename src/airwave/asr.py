@@ -22,6 +22,9 @@ N_FRAMES = 3000  # Whisper's 30 s window in 10 ms mel frames
 # A later pass decodes a chunk's tail (often 1-5 s): the encoder gets that tail plus this much padding, not a whole
 # 30 s window; same WER on both corpora, a faster transcribe stage (README: Performance).
 REMNANT_PAD_S = 2.0
+# The default: every pass gives the encoder the batch's longest clip plus this much silence (a chunk holds at most
+# vad.MAX_CHUNK_S of speech). Pads of 0.5 / 1 / 2 s scored within the bench's noise of each other.
+ENCODER_PAD_S = 1.0
 _MODELS: dict = {}  # one model per Python worker process, keyed by its settings
 LOADS = {"count": 0}  # how many times this process loaded a model (tests check it stays at one per worker)
 
@@ -34,9 +37,9 @@ class AsrConfig:
     batch_size: int = 8
     cpu_threads: int = 1  # set explicitly: under Spark, OMP_NUM_THREADS defaults to spark.task.cpus
     device: str = "cpu"
-    # 0: a chunk's first pass gets a 30 s encoder window, as Whisper was trained (later passes: REMNANT_PAD_S).
     # > 0: every pass is padded only to the batch's longest clip plus this many seconds (README: Performance).
-    encoder_pad_s: float = 0.0
+    # 0: a chunk's first pass gets a 30 s encoder window, as Whisper was trained (later passes: REMNANT_PAD_S).
+    encoder_pad_s: float = ENCODER_PAD_S
 
 
 def resolve_model(spec: str | None = None, models_dir: str | None = None) -> tuple[str, str]:
@@ -94,7 +97,8 @@ def encoder_frames(longest: int, pad_s: float) -> int:
 
 
 def transcribe_chunks(audios: list[np.ndarray], cfg: AsrConfig) -> list[list[Segment]]:
-    """Transcribe speech chunks (each <= 30 s, 16 kHz) in batches of `cfg.batch_size`.
+    """Transcribe speech chunks (each <= 30 s, 16 kHz; preprocess makes them <= vad.MAX_CHUNK_S) in batches of
+    `cfg.batch_size`.
 
     Returns, per chunk, its segments with times relative to the chunk's own audio, with word timings: a segment
     across the junction of two packed speech regions is cut there (vad.split_at_regions), and the last word's end

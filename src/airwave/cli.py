@@ -37,8 +37,8 @@ def _asr_args(p: argparse.ArgumentParser) -> None:
         "--encoder-pad-s",
         type=float,
         default=d.encoder_pad_s,
-        help="0: 30 s encoder windows for each chunk's first pass (default); > 0: pad each batch only to its "
-        "longest clip plus this many seconds (faster on short clips, less accurate: see README)",
+        help="pad each batch only to its longest clip plus this many seconds (default %(default)s); 0: Whisper's "
+        "30 s encoder windows for each chunk's first pass (slower, see README: Performance)",
     )
 
 

@@ -10,7 +10,8 @@ Column order is the order of the Parquet files; layout.py says where each table 
 from __future__ import annotations
 
 INPUT_FILES = "path string, size long, reason string, detail string"
-# One audio chunk of one channel: <= 30 s of packed speech (16 kHz PCM16) and the call-time regions it came from.
+# One audio chunk of one channel: <= 20 s (vad.MAX_CHUNK_S) of packed speech (16 kHz PCM16) and the call-time
+# regions it came from.
 CHUNKS = (
     "call_id string, channel int, role string, chunk_idx int, start_s double, end_s double, speech_s double, "
     "regions array<array<double>>, pcm binary, source_format string, duration_s double, sha256 string"

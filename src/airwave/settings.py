@@ -389,7 +389,7 @@ def check_asr(
     cpu_threads: object = 0,
     device: str = "cpu",
     probe: bool = True,
-    encoder_pad_s: float | str = 0.0,
+    encoder_pad_s: float | str = 1.0,
 ) -> None:
     """`compute_type` None or empty: the device's default. `probe`: also ask CTranslate2 whether a CUDA device is
     there (not where the check runs elsewhere than the model, e.g. an Airflow scheduler pod checking for a Spark
@@ -528,7 +528,7 @@ def check_stage_args(argv: list[str], model: bool = True) -> None:
         o.get("cpu-threads", 0),
         device=device,
         probe=model,
-        encoder_pad_s=o.get("encoder-pad-s", 0.0),
+        encoder_pad_s=o.get("encoder-pad-s", 1.0),
     )
     if model and o.get("model"):
         from .asr import resolve_model

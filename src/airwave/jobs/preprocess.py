@@ -1,4 +1,4 @@
-"""Preprocess (Spark): every object under INPUT -> decode -> channels -> 16 kHz -> VAD -> speech chunks <= 30 s.
+"""Preprocess (Spark): every object under INPUT -> decode -> channels -> 16 kHz -> VAD -> speech chunks <= 20 s.
 
 Writes under RUN/preprocess/ (layout.py): `chunks/` (the manifest + PCM of each chunk), `calls/` (one row per input
 object: its format, duration, sha256, status) and `rejects/` (inputs that could not be used, with the reason); their

@@ -7,7 +7,9 @@ corpus holds at least --minutes of channel audio. Runs (a) bench/plain_whisper.p
 prints, for both: channel-audio seconds per wall-second (xRT), WER per channel, and WER in turn order (each call's
 segments of all channels merged by start time, against the reference turns in order), airwave's WER minus the plain
 script's with a 95% paired-bootstrap interval over calls, then the xRT ratio.
-Wall times include process start and model load for both. Results also go to .bench/results.json.
+Wall times include process start and model load for both, and neither includes scoring: `airwave run` is timed
+without --refs and its WER computed afterwards (airwave.evaluate), as the plain script's is. Results also go to
+.bench/results.json.
 
     .venv/bin/python -m bench.throughput [--corpus DIR] [--minutes 20] [--repeat 1]
 """
@@ -27,7 +29,7 @@ from pathlib import Path
 import jiwer
 
 from airwave.audio import decode
-from airwave.evaluate import _score, normalise, ordered_reference
+from airwave.evaluate import _score, evaluate, normalise, ordered_reference
 from bench import worker_malloc_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,7 +173,7 @@ def main() -> None:
         type=float,
         action="append",
         default=[],
-        help="also run airwave with `--encoder-pad-s S` (shorter encoder windows); repeatable",
+        help="also run airwave with `--encoder-pad-s S` (0: Whisper's 30 s encoder windows); repeatable",
     )
     p.add_argument("--out", type=Path, default=WORK / "results.json")
     a = p.parse_args()
@@ -179,7 +181,7 @@ def main() -> None:
     audio_s = channel_audio_s(corpus, manifest["calls"])
     py = sys.executable
     out = WORK / "out"
-    airwave = [py, "-m", "airwave", "run", str(corpus), "--out", str(out), "--refs", str(refs_path)]
+    airwave = [py, "-m", "airwave", "run", str(corpus), "--out", str(out)]
     plain = [py, str(ROOT / "bench" / "plain_whisper.py"), str(corpus)]
     # For reference, not the baseline: the plain script under the glibc malloc settings airwave's workers run with.
     plain_malloc_env = worker_malloc_env()
@@ -191,7 +193,7 @@ def main() -> None:
         plain_malloc_walls.append(timed(plain, plain_malloc_env)[0])
         w, _ = timed(airwave)
         airwave_walls.append(w)
-    ev = json.loads((out / "eval" / "report.json").read_text())
+    ev = evaluate(str(out), str(refs_path))
     run = json.loads((out / "run.json").read_text())
     plain_channel, plain_ordered = plain_wer(plain_hyp, manifest)
     res = {
@@ -224,8 +226,8 @@ def main() -> None:
     }
     for pad in a.encoder_pad_s:
         pad_out = WORK / f"out-pad{pad:g}"
-        w, _ = timed([*airwave[:6], str(pad_out), *airwave[7:], "--encoder-pad-s", str(pad)])
-        pev = json.loads((pad_out / "eval" / "report.json").read_text())
+        w, _ = timed([*airwave[:6], str(pad_out), "--encoder-pad-s", str(pad)])
+        pev = evaluate(str(pad_out), str(refs_path))
         res[f"airwave-pad{pad:g}"] = {
             "wall_s": round(w, 2),
             "xrt": round(audio_s / w, 2),

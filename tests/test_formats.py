@@ -77,6 +77,15 @@ def test_transcript_json_matches_the_published_schema():
     assert 0 < doc["segments"][0]["confidence"] < 1
 
 
+def test_transcript_reads_one_line_per_turn():
+    split = [{**SEGS[0], "text": "Hello,"}, {**SEGS[0], "id": 1, "start": 3.3, "text": "how can I help?"}]
+    doc = transcript(
+        CALL, [*split, {**SEGS[1], "id": 2}, {**SEGS[0], "id": 3, "start": 3663.0, "text": "Sure."}], [], ""
+    )
+    assert doc["transcript"] == "Agent: Hello, how can I help?\nCustomer: Tom & <Jerry>\nAgent: Sure."
+    assert len(doc["segments"]) == 4  # the cues keep their own times
+
+
 def test_schema_rejects_a_document_missing_fields():
     doc = transcript(CALL, SEGS, [], "tiny.en")
     del doc["segments"][0]["start"]

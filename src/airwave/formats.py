@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from typing import Any
@@ -60,12 +61,7 @@ def transcript(
         ch["transcript"] = " ".join(s["text"] for s in segments if s["channel"] == ch["channel"])
     # One line per turn: Whisper may end a segment mid-sentence ("... the best phone" / "number to reach you?"), and
     # a reader wants the turn whole; the segments (and SRT/VTT cues) keep their own times.
-    turns: list[tuple[int, str, list[str]]] = []
-    for s in segments:
-        if turns and turns[-1][0] == s["channel"]:
-            turns[-1][2].append(s["text"])
-        else:
-            turns.append((s["channel"], s["role"], [s["text"]]))
+    turns = [list(t) for _, t in itertools.groupby(segments, key=lambda s: s["channel"])]
     return {
         "schema": SCHEMA_ID,
         "schema_version": SCHEMA_VERSION,
@@ -73,7 +69,7 @@ def transcript(
         "source": {k: call.get(k) for k in ("source", "source_format", "source_rate", "source_channels", "sha256")},
         "duration": round(call.get("duration_s") or 0.0, 3),
         "model": model_id,
-        "transcript": "\n".join(f"{label(role)}: {' '.join(texts)}" for _, role, texts in turns),
+        "transcript": "\n".join(f"{label(t[0]['role'])}: {' '.join(s['text'] for s in t)}" for t in turns),
         "channels": [channels[k] for k in sorted(channels)],
         "segments": [
             {

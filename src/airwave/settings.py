@@ -389,11 +389,11 @@ def check_asr(
     cpu_threads: object = 0,
     device: str = "cpu",
     probe: bool = True,
-    encoder_pad_s: float | str = 1.0,
+    encoder_pad_s: float | str | None = None,
 ) -> None:
-    """`compute_type` None or empty: the device's default. `probe`: also ask CTranslate2 whether a CUDA device is
-    there (not where the check runs elsewhere than the model, e.g. an Airflow scheduler pod checking for a Spark
-    driver pod)."""
+    """`compute_type` None or empty: the device's default. `encoder_pad_s` None: asr.AsrConfig's default (valid).
+    `probe`: also ask CTranslate2 whether a CUDA device is there (not where the check runs elsewhere than the model,
+    e.g. an Airflow scheduler pod checking for a Spark driver pod)."""
     compute_type = compute_type or default_compute_type(device)
     positive_int("beam_size", beam_size)
     positive_int("batch_size", batch_size)
@@ -404,7 +404,7 @@ def check_asr(
             f"{', '.join(COMPUTE_TYPES)} (int8 is the CPU default)"
         )
     try:
-        pad_ok = 0 <= float(encoder_pad_s) <= 30
+        pad_ok = encoder_pad_s is None or 0 <= float(encoder_pad_s) <= 30
     except (TypeError, ValueError):
         pad_ok = False
     if not pad_ok:
@@ -528,7 +528,7 @@ def check_stage_args(argv: list[str], model: bool = True) -> None:
         o.get("cpu-threads", 0),
         device=device,
         probe=model,
-        encoder_pad_s=o.get("encoder-pad-s", 1.0),
+        encoder_pad_s=o.get("encoder-pad-s"),
     )
     if model and o.get("model"):
         from .asr import resolve_model

@@ -36,18 +36,3 @@ SUMMARY = (
 def names(ddl: str) -> list[str]:
     """Column names of a DDL schema (ours have no struct types, so ', ' only ever separates columns)."""
     return [c.split()[0] for c in ddl.split(", ")]
-
-
-def union(*ddls: str) -> str:
-    """One schema holding every column of `ddls` once, in first-seen order (a column in two must agree on type)."""
-    cols: dict[str, str] = {}
-    for ddl in ddls:
-        for col in ddl.split(", "):
-            name, typ = col.split(" ", 1)
-            if cols.setdefault(name, typ) != typ:
-                raise ValueError(f"column {name}: {cols[name]} vs {typ}")
-    return ", ".join(f"{n} {t}" for n, t in cols.items())
-
-
-# What the preprocess tasks emit: chunk rows and call rows in one table, told apart by `kind` ('chunk' | 'call').
-PREPROCESS_ROWS = union("kind string", CHUNKS, CALLS)

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from support import awkward
@@ -189,11 +191,17 @@ def test_postprocess_killed_mid_write_leaves_nothing_that_looks_complete(tmp_pat
 
 
 @pytest.mark.slow
-def test_a_crashed_python_worker_is_retried_not_fatal(tmp_path):
-    """local[N,F]: a Python worker killed mid-transcribe costs one task attempt, not the run."""
-    out = tmp_path / "out"
+@pytest.mark.parametrize("stage", ["preprocess", "transcribe"])
+def test_a_crashed_python_worker_is_retried_not_fatal(tmp_path, stage):
+    """local[N,F]: a Python worker killed mid-stage costs one task attempt, not the run; every input still comes
+    out once (preprocess sends its call rows to the driver from the tasks: a retried task's must not count twice)."""
+    out, inputs = tmp_path / "out", SAMPLE
+    if stage == "preprocess":  # three copies of sample_data: decoding lasts long enough to catch a worker at it
+        inputs = tmp_path / "in"
+        for i in range(3):
+            shutil.copytree(SAMPLE, inputs / f"copy{i}", ignore=shutil.ignore_patterns("*.json", "*.md"))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "airwave", "run", str(SAMPLE), "--out", str(out)],
+        [sys.executable, "-m", "airwave", "run", str(inputs), "--out", str(out)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -203,7 +211,7 @@ def test_a_crashed_python_worker_is_retried_not_fatal(tmp_path):
     killed = []
     try:
         for line in proc.stdout:
-            if line.startswith("[2/3] transcribe ..."):
+            if line.startswith(f"[{1 + (stage == 'transcribe')}/3] {stage} ..."):
                 break
 
         def workers():
@@ -231,7 +239,13 @@ def test_a_crashed_python_worker_is_retried_not_fatal(tmp_path):
     ]  # the kill really failed a task attempt, which was then retried
     report = json.loads((out / "report.json").read_text())
     manifest = json.loads((SAMPLE / "manifest.json").read_text())
-    assert {c["call_id"] for c in report["per_call"]} == set(manifest["calls"]) | set(manifest["silent"])
+    expected = set(manifest["calls"]) | set(manifest["silent"])
+    if stage == "preprocess":
+        expected = {f"copy{i}/{c}" for i in range(3) for c in expected}
+    assert {c["call_id"] for c in report["per_call"]} == expected
+    calls = pq.read_table(out / "preprocess" / "calls").column("call_id").to_pylist()
+    files = [p.relative_to(inputs).as_posix() for p in inputs.rglob("*") if p.is_file() and p.suffix != ".json"]
+    assert sorted(calls) == sorted(files)  # one row per input, the rejected ones too
 
 
 def _cpu_ticks(pid: int) -> int:

@@ -9,6 +9,8 @@ id); each task reads its files itself, so only file names and sizes travel throu
 
 from __future__ import annotations
 
+from pyspark.accumulators import AccumulatorParam
+
 from .. import layout, schemas, storage
 from ..audio import DecodeError, decode, role_of, to_pcm16
 from ..settings import (
@@ -113,8 +115,6 @@ def run(
     max_input_minutes: float | None = None,
 ) -> dict:
     import pandas as pd
-    from pyspark import StorageLevel
-    from pyspark.sql import functions as F
 
     from ..spark import task_slots
 
@@ -129,7 +129,8 @@ def run(
     if not inputs:
         raise SystemExit(f"no input files under {input_uri}")
     files = spark.createDataFrame([(e.uri, e.size, e.reason, e.detail) for e in inputs], schemas.INPUT_FILES)
-    cols = schemas.names(schemas.PREPROCESS_ROWS)
+    chunk_cols, call_cols = schemas.names(schemas.CHUNKS), schemas.names(schemas.CALLS)
+    found = spark.sparkContext.accumulator({}, _RowsByCallId())
 
     def decode_partition(batches):
         for pdf in batches:
@@ -138,34 +139,45 @@ def run(
                 for p, n, why, d in zip(pdf["path"], pdf["size"], pdf["reason"], pdf["detail"], strict=False)
                 for r in read_and_process(p, int(n), why, d, root, role_map, limit, max_s)
             ]
-            yield pd.DataFrame([{c: r.get(c) for c in cols} for r in rows], columns=cols)
+            found.add({r["call_id"]: tuple(r.get(c) for c in call_cols) for r in rows if r["kind"] == "call"})
+            chunks = [[r[c] for c in chunk_cols] for r in rows if r["kind"] == "chunk"]
+            yield pd.DataFrame(chunks, columns=chunk_cols)
 
-    # Spread files over all task slots.
+    # Spread files over all task slots. The chunks are written as they are decoded; the call rows (one per input,
+    # small) reach the driver through an accumulator and are written from there: one pass, no cached copy of the audio.
     parts = min(len(inputs), task_slots(spark) * 2)
-    rows = files.repartition(parts, "path").mapInPandas(decode_partition, schemas.PREPROCESS_ROWS)
-    rows = rows.persist(StorageLevel.MEMORY_AND_DISK)  # three outputs, one decode
-    chunks = rows.filter("kind = 'chunk'").select(*schemas.names(schemas.CHUNKS))
-    calls = rows.filter("kind = 'call'").select(*schemas.names(schemas.CALLS))
+    chunks = files.repartition(parts, "path").mapInPandas(decode_partition, schemas.CHUNKS)
     # Each write replaces its own prefix: a rerun or a retry never duplicates.
     chunks.write.mode("overwrite").parquet(layout.chunks(run_uri))
-    calls.write.mode("overwrite").parquet(layout.calls_table(run_uri))
-    calls.filter("status = 'rejected'").select(*schemas.names(schemas.REJECTS)).write.mode("overwrite").parquet(
+    calls = [found.value[k] for k in sorted(found.value)]
+    if len(calls) != len(inputs):  # every listed input must come back as a call row, transcribable or rejected
+        raise RuntimeError(f"preprocess: {len(inputs)} inputs but {len(calls)} call rows")
+    table = spark.createDataFrame(calls, schemas.CALLS)
+    table.write.mode("overwrite").parquet(layout.calls_table(run_uri))
+    table.filter("status = 'rejected'").select(*schemas.names(schemas.REJECTS)).write.mode("overwrite").parquet(
         layout.rejects(run_uri)
     )
-    stats = (
-        calls.groupBy()
-        .agg(
-            F.count("*").alias("files"),
-            F.sum(F.when(F.col("status") == "ok", 1).otherwise(0)).alias("ok"),
-            F.sum(F.when(F.col("status") == "rejected", 1).otherwise(0)).alias("rejected"),
-            F.sum("duration_s").alias("audio_s"),
-            F.sum(F.col("duration_s") * F.col("source_channels")).alias("channel_audio_s"),
-            F.sum("speech_s").alias("speech_s"),
-            F.sum("n_chunks").alias("chunks"),
-        )
-        .first()
-        .asDict()
-    )
-    rows.unpersist()
     layout.publish(run_uri, "preprocess")
-    return {**{k: (v or 0) for k, v in stats.items()}, "excluded": len(listed) - len(inputs)}
+    rows = [dict(zip(call_cols, c, strict=True)) for c in calls]
+    stats = {
+        "files": len(rows),
+        "ok": sum(r["status"] == "ok" for r in rows),
+        "rejected": sum(r["status"] == "rejected" for r in rows),
+        "audio_s": sum(r["duration_s"] or 0.0 for r in rows),
+        "channel_audio_s": sum((r["duration_s"] or 0.0) * (r["source_channels"] or 0) for r in rows),
+        "speech_s": sum(r["speech_s"] or 0.0 for r in rows),
+        "chunks": sum(r["n_chunks"] or 0 for r in rows),
+    }
+    return {**stats, "excluded": len(listed) - len(inputs)}
+
+
+class _RowsByCallId(AccumulatorParam):
+    """{call_id: call row}: a task that runs again (a retry, a lost result recomputed) replaces its rows, never adds
+    them twice."""
+
+    def zero(self, value):
+        return {}
+
+    def addInPlace(self, a, b):
+        a.update(b)
+        return a

@@ -139,7 +139,7 @@ def run(
                 for p, n, why, d in zip(pdf["path"], pdf["size"], pdf["reason"], pdf["detail"], strict=False)
                 for r in read_and_process(p, int(n), why, d, root, role_map, limit, max_s)
             ]
-            found.add({r["call_id"]: tuple(r.get(c) for c in call_cols) for r in rows if r["kind"] == "call"})
+            found.add({r["call_id"]: {c: r.get(c) for c in call_cols} for r in rows if r["kind"] == "call"})
             chunks = [[r[c] for c in chunk_cols] for r in rows if r["kind"] == "chunk"]
             yield pd.DataFrame(chunks, columns=chunk_cols)
 
@@ -152,21 +152,20 @@ def run(
     calls = [found.value[k] for k in sorted(found.value)]
     if len(calls) != len(inputs):  # every listed input must come back as a call row, transcribable or rejected
         raise RuntimeError(f"preprocess: {len(inputs)} inputs but {len(calls)} call rows")
-    table = spark.createDataFrame(calls, schemas.CALLS)
+    table = spark.createDataFrame([tuple(r[c] for c in call_cols) for r in calls], schemas.CALLS)
     table.write.mode("overwrite").parquet(layout.calls_table(run_uri))
     table.filter("status = 'rejected'").select(*schemas.names(schemas.REJECTS)).write.mode("overwrite").parquet(
         layout.rejects(run_uri)
     )
     layout.publish(run_uri, "preprocess")
-    rows = [dict(zip(call_cols, c, strict=True)) for c in calls]
     stats = {
-        "files": len(rows),
-        "ok": sum(r["status"] == "ok" for r in rows),
-        "rejected": sum(r["status"] == "rejected" for r in rows),
-        "audio_s": sum(r["duration_s"] or 0.0 for r in rows),
-        "channel_audio_s": sum((r["duration_s"] or 0.0) * (r["source_channels"] or 0) for r in rows),
-        "speech_s": sum(r["speech_s"] or 0.0 for r in rows),
-        "chunks": sum(r["n_chunks"] or 0 for r in rows),
+        "files": len(calls),
+        "ok": sum(r["status"] == "ok" for r in calls),
+        "rejected": sum(r["status"] == "rejected" for r in calls),
+        "audio_s": sum(r["duration_s"] or 0.0 for r in calls),
+        "channel_audio_s": sum((r["duration_s"] or 0.0) * (r["source_channels"] or 0) for r in calls),
+        "speech_s": sum(r["speech_s"] or 0.0 for r in calls),
+        "chunks": sum(r["n_chunks"] or 0 for r in calls),
     }
     return {**stats, "excluded": len(listed) - len(inputs)}
 

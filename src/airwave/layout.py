@@ -116,12 +116,14 @@ def marker(run: str, stage: str) -> str:
 
 
 def unpublish(run: str, stage: str) -> None:
-    """Withdraw `stage`'s marker, every later stage's, and the reports: call before replacing its output."""
+    """Withdraw the reports, every later stage's marker and `stage`'s: call before replacing its output. In the
+    reverse of the order they are written, so a stage killed part-way leaves no report or later marker standing on
+    an earlier marker it has already removed."""
     base = storage.normalize(run)
-    for later in STAGES[STAGES.index(stage) :]:
-        storage.remove_tree(marker(base, later))
     for report_of in REPORTS:
         storage.remove_tree(report_of(base))
+    for later in reversed(STAGES[STAGES.index(stage) :]):
+        storage.remove_tree(marker(base, later))
 
 
 def publish(run: str, stage: str) -> None:

@@ -9,8 +9,6 @@ id); each task reads its files itself, so only file names and sizes travel throu
 
 from __future__ import annotations
 
-from pyspark.accumulators import AccumulatorParam
-
 from .. import layout, schemas, storage
 from ..audio import DecodeError, decode, role_of, to_pcm16
 from ..settings import (
@@ -23,6 +21,7 @@ from ..settings import (
     parse_roles,
 )
 from ..vad import chunk_call
+from . import keyed_accumulator
 
 
 def relative_id(path: str, root: str) -> str:
@@ -130,7 +129,7 @@ def run(
         raise SystemExit(f"no input files under {input_uri}")
     files = spark.createDataFrame([(e.uri, e.size, e.reason, e.detail) for e in inputs], schemas.INPUT_FILES)
     chunk_cols, call_cols = schemas.names(schemas.CHUNKS), schemas.names(schemas.CALLS)
-    found = spark.sparkContext.accumulator({}, _RowsByCallId())
+    found = keyed_accumulator(spark)  # {call_id: call row}: a task that runs again replaces its rows
 
     def decode_partition(batches):
         for pdf in batches:
@@ -168,15 +167,3 @@ def run(
         "chunks": sum(r["n_chunks"] or 0 for r in calls),
     }
     return {**stats, "excluded": len(listed) - len(inputs)}
-
-
-class _RowsByCallId(AccumulatorParam):
-    """{call_id: call row}: a task that runs again (a retry, a lost result recomputed) replaces its rows, never adds
-    them twice."""
-
-    def zero(self, value):
-        return {}
-
-    def addInPlace(self, a, b):
-        a.update(b)
-        return a

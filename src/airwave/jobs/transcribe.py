@@ -15,10 +15,9 @@ import socket
 import time
 from dataclasses import replace
 
-from pyspark.accumulators import AccumulatorParam
-
 from .. import layout, schemas, storage
 from ..asr import AsrConfig, resolve_model
+from . import keyed_accumulator
 
 # Fewer, larger tasks decode faster: each pass's batches are fuller and of more even lengths (dev set, 2 slots: 80
 # chunks in 2 tasks rather than 4, transcribe stage 17.0/16.5 s vs 18.2/19.6 s, README: Performance).
@@ -67,18 +66,6 @@ def transcribe_rows(rows, cfg: AsrConfig, model_id: str):
             )
 
 
-class _MaxPerKey(AccumulatorParam):
-    """Accumulates {worker: peak RSS MB}; merging keeps the max, so a retried task never counts twice."""
-
-    def zero(self, value):
-        return {}
-
-    def addInPlace(self, a, b):
-        for k, v in b.items():
-            a[k] = max(a.get(k, 0), v)
-        return a
-
-
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
@@ -101,7 +88,7 @@ def run(spark, out_uri: str, cfg: AsrConfig, chunks_from: str | None = None) -> 
     # in memory: ~2 MB per 20 s chunk); then each slot's share is split evenly.
     n_parts = max(1, min(len(keys), slots * max(1, -(-len(keys) // (slots * cfg.batch_size * TASK_BATCHES)))))
     assignment = assign_partitions(keys, n_parts)
-    peaks = spark.sparkContext.accumulator({}, _MaxPerKey())
+    peaks = keyed_accumulator(spark, max)  # {worker: peak RSS MB}: a retried task never counts twice
     rdd = (
         chunks.rdd.map(lambda r: (assignment[(r["call_id"], r["channel"], r["chunk_idx"])], r.asDict()))
         .partitionBy(n_parts, lambda p: p)

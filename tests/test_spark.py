@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -47,6 +48,26 @@ def test_python_workers_reuse_freed_memory_import_installed_pyspark_and_the_jvm_
     assert {"-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"} <= jvm_args
     # airwave.spark_daemon: workers import the installed pyspark (compiled once), not Spark's zips of its source.
     assert ".zip" not in pyspark_file and not zips, (pyspark_file, zips)
+
+
+def test_stop_stops_the_context_and_the_accumulator_server_shuts_down_behind_it():
+    session = sp.session("test-stop")
+    sc = session.sparkContext
+    acc = sc.accumulator(0)
+    sc.parallelize(range(10), 2).foreach(lambda x: acc.add(x))
+    assert acc.value == 45  # updates reached the server before the job ended
+    server = sc._accumulatorServer
+    sp.stop(session)
+    assert sc._jsc is None and server.server_shutdown
+    deadline = time.monotonic() + 30
+    while server.socket.fileno() != -1 and time.monotonic() < deadline:  # shut down and closed, in the background
+        time.sleep(0.1)
+    assert server.socket.fileno() == -1
+    again = sp.session("test-stop-again")  # a stopped context leaves nothing that blocks the next one
+    try:
+        assert again.range(3).count() == 3
+    finally:
+        sp.stop(again)
 
 
 def test_the_first_run_writes_a_class_archive_and_the_next_driver_loads_spark_from_it(tmp_path):

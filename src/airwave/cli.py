@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         return _run_all(session, a)
     finally:
-        session.stop()
+        sp.stop(session)
 
 
 def _preprocess(session: Any, a: argparse.Namespace) -> dict[str, Any]:

@@ -67,8 +67,8 @@ def run(spark, out_uri: str) -> dict:
     for stage in ("preprocess", "transcribe"):
         layout.require(base, stage)
     layout.unpublish(base, "postprocess")  # report.json and calls/_SUCCESS go before any transcript is replaced
-    calls = spark.read.parquet(layout.calls_table(base)).filter("status = 'ok'")
-    segments = spark.read.parquet(layout.segments(base))
+    calls = spark.read.schema(schemas.CALLS).parquet(layout.calls_table(base)).filter("status = 'ok'")
+    segments = spark.read.schema(schemas.SEGMENTS).parquet(layout.segments(base))
     names = output_names([r.call_id for r in calls.select("call_id").collect()])
     storage.remove_tree(layout.transcripts(base))  # this stage owns RUN/calls: a rerun replaces it whole
     call_cols = ["call_id", "source", "source_format", "source_rate", "source_channels", "duration_s", "sha256"]
@@ -101,10 +101,12 @@ def run(spark, out_uri: str) -> dict:
     summary = joined.groupBy("call_id").applyInPandas(per_call, schemas.SUMMARY)
     summary.write.mode("overwrite").parquet(layout.summary(base))
     rows = sorted(
-        (CallSummary(**r.asDict()) for r in spark.read.parquet(layout.summary(base)).collect()), key=lambda r: r.call_id
+        (CallSummary(**r.asDict()) for r in spark.read.schema(schemas.SUMMARY).parquet(layout.summary(base)).collect()),
+        key=lambda r: r.call_id,
     )
     rejects = sorted(
-        (r.asDict() for r in spark.read.parquet(layout.rejects(base)).collect()), key=lambda r: r["call_id"]
+        (r.asDict() for r in spark.read.schema(schemas.REJECTS).parquet(layout.rejects(base)).collect()),
+        key=lambda r: r["call_id"],
     )
     report = {
         "schema": "airwave.run-report",

@@ -81,28 +81,27 @@ def run(spark, out_uri: str, cfg: AsrConfig, chunks_from: str | None = None) -> 
     layout.unpublish(base, "transcribe")
     cfg = replace(cfg, cpu_threads=cfg.cpu_threads or task_cpus(spark))
     _, model_id = resolve_model(cfg.model)  # fail fast on the driver if the model is missing
-    chunks = spark.read.parquet(layout.chunks(src))
+    chunks = spark.read.schema(schemas.CHUNKS).parquet(layout.chunks(src))  # a given schema: no job to infer it
     keys = [tuple(r) for r in chunks.select("call_id", "channel", "chunk_idx", "speech_s").collect()]
     slots = task_slots(spark)
     # One task per slot, unless that task would hold more than TASK_BATCHES batches (a task keeps its chunks' audio
     # in memory: ~2 MB per 20 s chunk); then each slot's share is split evenly.
     n_parts = max(1, min(len(keys), slots * max(1, -(-len(keys) // (slots * cfg.batch_size * TASK_BATCHES)))))
     assignment = assign_partitions(keys, n_parts)
-    peaks = keyed_accumulator(spark, max)  # {worker: peak RSS MB}: a retried task never counts twice
+    # Retried tasks never count twice: {worker: peak RSS MB} keeps the max, {partition: segments} the last count.
+    peaks, counts = keyed_accumulator(spark, max), keyed_accumulator(spark)
     rdd = (
         chunks.rdd.map(lambda r: (assignment[(r["call_id"], r["channel"], r["chunk_idx"])], r.asDict()))
         .partitionBy(n_parts, lambda p: p)
         .values()
-        .mapPartitions(lambda rows: _transcribe_partition(rows, cfg, model_id, peaks))
+        .mapPartitionsWithIndex(lambda i, rows: _transcribe_partition(i, rows, cfg, model_id, peaks, counts))
     )
     segments = spark.createDataFrame(rdd, schemas.SEGMENTS)
-    out = layout.segments(base)
-    segments.write.mode("overwrite").parquet(out)  # replaces a previous attempt's output whole
-    stats = spark.read.parquet(out).groupBy().count().first()
+    segments.write.mode("overwrite").parquet(layout.segments(base))  # replaces a previous attempt's output whole
     workers = peaks.value
     result = {
         "chunks": len(keys),
-        "segments": stats["count"],
+        "segments": sum(counts.value.values()),
         "partitions": n_parts,
         "model": model_id,
         "cpu_threads": cfg.cpu_threads,
@@ -122,6 +121,8 @@ def run(spark, out_uri: str, cfg: AsrConfig, chunks_from: str | None = None) -> 
     return result
 
 
-def _transcribe_partition(rows, cfg: AsrConfig, model_id: str, peaks):
-    yield from transcribe_rows(list(rows), cfg, model_id)
+def _transcribe_partition(index: int, rows, cfg: AsrConfig, model_id: str, peaks, counts):
+    segments = list(transcribe_rows(list(rows), cfg, model_id))
+    yield from segments
     peaks.add({f"{socket.gethostname()}:{os.getpid()}": _peak_rss_mb()})
+    counts.add({index: len(segments)})

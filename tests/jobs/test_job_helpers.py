@@ -1,6 +1,10 @@
-"""Pure helpers of the Spark jobs (no Spark started here)."""
+"""Helpers of the Spark jobs (pure, but for the one test marked slow, which starts Spark)."""
 
+import pytest
+
+from airwave import spark as sp
 from airwave.audio import DEFAULT_ROLES, parse_roles
+from airwave.jobs import deal, one_group_a_partition
 from airwave.jobs.postprocess import build_call, output_names
 from airwave.jobs.preprocess import process_file, relative_id
 from airwave.jobs.transcribe import assign_partitions
@@ -27,6 +31,26 @@ def test_partitions_are_balanced_and_deterministic():
     assert a == assign_partitions(list(reversed(keys)), 2)
     load = [sum(k[3] for k in keys if a[k[:3]] == p) for p in (0, 1)]
     assert load == [55.0, 55.0]
+
+
+def test_deal_keeps_the_heaviest_items_apart_and_is_deterministic():
+    files = [("a", 5), ("b", 100), ("c", 7), ("d", 100), ("e", 6), ("f", 1)]  # e.g. two long calls among short ones
+    groups = deal(files, lambda f: f[1], 4)
+    assert groups == [[("b", 100)], [("d", 100)], [("c", 7), ("f", 1)], [("e", 6), ("a", 5)]]
+    assert deal(files, lambda f: f[1], 4) == groups
+    assert sorted(f for g in deal(files, lambda f: f[1], 2) for f in g) == sorted(files)  # nothing lost or doubled
+
+
+@pytest.mark.slow
+def test_each_group_is_one_partition_without_a_shuffle():
+    session = sp.session("test-groups")
+    try:
+        groups = [[("a", 1), ("b", 2)], [("c", 3)], [("d", 4), ("e", 5), ("f", 6)]]
+        rdd = one_group_a_partition(session, groups)
+        assert rdd.glom().collect() == groups
+        assert "Shuffle" not in rdd.toDebugString().decode()
+    finally:
+        sp.stop(session)
 
 
 def test_process_file_rows():

@@ -4,9 +4,29 @@ output done, is layout.py; the schemas of those tables are schemas.py."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from pyspark.accumulators import AccumulatorParam
+
+T = TypeVar("T")
+
+
+def deal(items: list[T], weight: Callable[[T], float], n: int) -> list[list[T]]:
+    """Longest-processing-time-first: `items` into `n` groups of even total weight, heaviest items first, ties in the
+    order given (so the same input always gives the same groups)."""
+    groups: list[list[T]] = [[] for _ in range(n)]
+    load = [0.0] * n
+    for item in sorted(items, key=lambda x: -weight(x)):  # a stable sort
+        i = min(range(n), key=lambda g: (load[g], g))
+        groups[i].append(item)
+        load[i] += weight(item)
+    return groups
+
+
+def one_group_a_partition(spark, groups: list[list]):
+    """An RDD whose partition i holds groups[i], without a shuffle: parallelize slices a list of n elements into n
+    partitions of one element each."""
+    return spark.sparkContext.parallelize(groups, max(1, len(groups))).flatMap(lambda group: group)
 
 
 class ByKey(AccumulatorParam):

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from .. import layout, schemas, storage
 from ..asr import AsrConfig, resolve_model
-from . import keyed_accumulator
+from . import deal, keyed_accumulator
 
 # Fewer, larger tasks decode faster: each pass's batches are fuller and of more even lengths (dev set, 2 slots: 80
 # chunks in 2 tasks rather than 4, transcribe stage 17.0/16.5 s vs 18.2/19.6 s, README: Performance).
@@ -30,13 +30,8 @@ def assign_partitions(keys: list[tuple], n_parts: int) -> dict[tuple, int]:
     `keys` are (call_id, channel, chunk_idx, speech_s). The same input always gives the same partitions, so batches
     (and thus results) are reproducible from run to run.
     """
-    load = [0.0] * n_parts
-    out = {}
-    for call_id, ch, idx, speech in sorted(keys, key=lambda k: (-k[3], k[0], k[1], k[2])):
-        p = min(range(n_parts), key=lambda i: (load[i], i))
-        out[(call_id, ch, idx)] = p
-        load[p] += speech
-    return out
+    groups = deal(sorted(keys), lambda k: k[3], n_parts)
+    return {k[:3]: p for p, group in enumerate(groups) for k in group}
 
 
 def transcribe_rows(rows, cfg: AsrConfig, model_id: str):

@@ -6,7 +6,6 @@ import pytest
 
 from airwave import sweep
 from airwave.cluster import specs
-from airwave.jobs import ByKey
 from airwave.settings import SettingsError
 from testlib import SAMPLE
 
@@ -146,16 +145,6 @@ def test_the_operator_and_the_cli_run_the_same_command_line_per_shape():
     prefixes = {specs.pod_name_prefix("transcribe_shape", run, 1, i) for i in range(3)}
     assert len(prefixes) == 3
     assert specs.pod_name_prefix("t", run, 1, -1) == specs.pod_name_prefix("t", run, 1)  # unmapped: unchanged
-
-
-def test_keyed_accumulators_merge_per_key_so_retries_never_double_count():
-    peaks = ByKey(max)  # transcribe's worker peaks
-    a = peaks.addInPlace(peaks.zero({}), {"h:1": 300.0})
-    a = peaks.addInPlace(a, {"h:1": 280.0, "h:2": 310.0})
-    assert a == {"h:1": 300.0, "h:2": 310.0}
-    rows = ByKey()  # preprocess's call rows: a task run again replaces its rows
-    b = rows.addInPlace(rows.zero({}), {"a.wav": {"status": "ok"}})
-    assert rows.addInPlace(b, {"a.wav": {"status": "ok"}}) == {"a.wav": {"status": "ok"}}
 
 
 def test_settings_fail_before_any_cluster(tmp_path):

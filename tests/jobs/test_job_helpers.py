@@ -4,7 +4,7 @@ import pytest
 
 from airwave import spark as sp
 from airwave.audio import DEFAULT_ROLES, parse_roles
-from airwave.jobs import deal, one_group_a_partition
+from airwave.jobs import ByKey, deal, one_group_a_partition
 from airwave.jobs.postprocess import build_call, output_names
 from airwave.jobs.preprocess import process_file, relative_id
 from airwave.jobs.transcribe import assign_partitions
@@ -39,6 +39,16 @@ def test_deal_keeps_the_heaviest_items_apart_and_is_deterministic():
     assert groups == [[("b", 100)], [("d", 100)], [("c", 7), ("f", 1)], [("e", 6), ("a", 5)]]
     assert deal(files, lambda f: f[1], 4) == groups
     assert sorted(f for g in deal(files, lambda f: f[1], 2) for f in g) == sorted(files)  # nothing lost or doubled
+
+
+def test_keyed_accumulators_merge_per_key_so_retries_never_double_count():
+    peaks = ByKey(max)  # transcribe's worker peaks
+    a = peaks.addInPlace(peaks.zero({}), {"h:1": 300.0})
+    a = peaks.addInPlace(a, {"h:1": 280.0, "h:2": 310.0})
+    assert a == {"h:1": 300.0, "h:2": 310.0}
+    rows = ByKey()  # preprocess's call rows: a task run again replaces its rows
+    b = rows.addInPlace(rows.zero({}), {"a.wav": {"status": "ok"}})
+    assert rows.addInPlace(b, {"a.wav": {"status": "ok"}}) == {"a.wav": {"status": "ok"}}
 
 
 @pytest.mark.slow

@@ -3,9 +3,11 @@
 for airwave's chunked, batched path and for the plain script's `WhisperModel.transcribe`, on the same files, in one
 process, one thread each (so the numbers are per core and add up), with the allocator settings Spark gives its
 Python workers (airwave.spark.WORKER_MALLOC) for both, unless --malloc default. Counts 30 s-equivalent encoder
-windows: the encoder's cost grows with the frames it is given.
+windows (the encoder's cost grows with the frames it is given) and the tokens the decoder generates and aligns.
+--costs adds the model's unit costs on one thread: the encoder per audio second at several window lengths, and the
+decoder per generated token at several batch sizes.
 
-    .venv/bin/python -m bench.profile_asr CORPUS [--limit N]
+    .venv/bin/python -m bench.profile_asr CORPUS [--limit N] [--costs]
 """
 
 import argparse
@@ -47,7 +49,24 @@ class Counted:
                 return timed("encode", value)(features, *a, **kw)
 
             return encode
-        return timed(name, value) if name in ("generate", "align") else value
+        if name == "generate":
+
+            def generate(*a, **kw):
+                out = timed("generate", value)(*a, **kw)
+                lengths = [len(r.sequences_ids[0]) for r in out]
+                N["tokens"] += sum(lengths)
+                N["decoder_steps"] += max(lengths, default=0)  # a batch runs until its longest sequence ends
+                return out
+
+            return generate
+        if name == "align":
+
+            def align(features, start, text_tokens, *a, **kw):
+                N["aligned_tokens"] += sum(len(t) for t in text_tokens)
+                return timed("align", value)(features, start, text_tokens, *a, **kw)
+
+            return align
+        return value
 
 
 class TimedCall:
@@ -74,6 +93,7 @@ def main() -> None:
     p.add_argument("corpus", type=Path)
     p.add_argument("--limit", type=int, default=0, help="only the first N files")
     p.add_argument("--malloc", choices=("worker", "default"), default="worker", help="glibc malloc settings")
+    p.add_argument("--costs", action="store_true", help="also time the encoder and decoder per unit of work")
     a = p.parse_args()
     from airwave.spark import WORKER_MALLOC
     from bench import worker_malloc_env
@@ -119,14 +139,58 @@ def main() -> None:
     audio = sum(len(d.channels) * d.duration_s for d in decoded)
     print(f"{len(names)} files, {audio / 60:.1f} min of channel audio; seconds on one thread:")
     keys = ["decode", "vad", "features", "encode", "generate", "align", "total_s"]
-    print(f"{'':<10}" + "".join(f"{k:>10}" for k in keys) + f"{'windows':>10}{'generate n':>12}")
+    counts = ["encoder_windows", "generate_calls", "tokens", "decoder_steps", "aligned_tokens"]
+    print(f"{'':<10}" + "".join(f"{k:>10}" for k in keys) + "".join(f"{k:>16}" for k in counts))
     for side, r in report.items():
-        print(
-            f"{side:<10}"
-            + "".join(f"{r.get(k, 0):>10.2f}" for k in keys)
-            + f"{r['encoder_windows']:>10.1f}{r['generate_calls']:>12}"
-        )
+        print(f"{side:<10}" + "".join(f"{r.get(k, 0):>10.2f}" for k in keys) + "".join(f"{r[k]:>16g}" for k in counts))
+    if a.costs:
+        report["costs"] = unit_costs(asr.resolve_model(cfg.model)[0])
     print(json.dumps(report))
+
+
+def unit_costs(model_path: str, repeat: int = 3) -> dict:
+    """The model's unit costs on one thread, on random features (the cost does not depend on the audio): the
+    encoder's ms per audio second by window length, and generate's ms per decoding step and per token by batch size
+    (EOT suppressed, so every sequence runs the same number of steps; 20 s windows)."""
+    import ctranslate2
+    import numpy as np
+    import tokenizers
+
+    m = ctranslate2.models.Whisper(model_path, device="cpu", compute_type="int8", intra_threads=1)
+    rng = np.random.default_rng(0)
+
+    def best(fn) -> float:
+        times = []
+        for _ in range(repeat):
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+        return min(times)
+
+    out: dict = {"encoder_ms_per_audio_s": {}, "generate": {}}
+    for secs in (5, 10, 15, 20, 30):
+        sv = ctranslate2.StorageView.from_array(rng.standard_normal((1, 80, secs * 100), dtype=np.float32))
+        m.encode(sv)
+        out["encoder_ms_per_audio_s"][secs] = round(best(lambda sv=sv: m.encode(sv)) / secs * 1000, 2)
+    vocab = tokenizers.Tokenizer.from_file(str(Path(model_path) / "tokenizer.json"))
+    sot, eot = vocab.token_to_id("<|startoftranscript|>"), vocab.token_to_id("<|endoftext|>")
+    for bs in (1, 8, 16):
+        feats = ctranslate2.StorageView.from_array(rng.standard_normal((bs, 80, 2000), dtype=np.float32))
+        enc = ctranslate2.StorageView.from_array(np.asarray(m.encode(feats, to_cpu=True)))
+        runs = {}
+        for max_length in (3, 43):
+
+            def gen(n=max_length, enc=enc, bs=bs):
+                return m.generate(enc, [[sot]] * bs, beam_size=1, max_length=n, suppress_tokens=[-1, eot])
+
+            steps = len(gen()[0].sequences_ids[0])
+            runs[max_length] = (best(gen), steps)
+        (t0, s0), (t1, s1) = runs[3], runs[43]
+        step_ms = (t1 - t0) / (s1 - s0) * 1000
+        out["generate"][bs] = {"ms_per_step": round(step_ms, 2), "ms_per_token": round(step_ms / bs, 2)}
+    print("encoder, ms per audio second by window (s):", out["encoder_ms_per_audio_s"])
+    print("generate at 20 s windows, by batch size:", out["generate"])
+    return out
 
 
 def _summary(total: float) -> dict:
@@ -135,6 +199,7 @@ def _summary(total: float) -> dict:
         "total_s": round(total, 2),
         "encoder_windows": round(N["encoder_windows"], 1),
         "generate_calls": N["generate"],
+        **{k: N[k] for k in ("tokens", "decoder_steps", "aligned_tokens")},
     }
 
 

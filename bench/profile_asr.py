@@ -144,11 +144,11 @@ def main() -> None:
     for side, r in report.items():
         print(f"{side:<10}" + "".join(f"{r.get(k, 0):>10.2f}" for k in keys) + "".join(f"{r[k]:>16g}" for k in counts))
     if a.costs:
-        report["costs"] = unit_costs(asr.resolve_model(cfg.model)[0])
+        report["costs"] = unit_costs(asr.resolve_model(cfg.model)[0], cfg.compute_type)
     print(json.dumps(report))
 
 
-def unit_costs(model_path: str, repeat: int = 3) -> dict:
+def unit_costs(model_path: str, compute_type: str, repeat: int = 3) -> dict:
     """The model's unit costs on one thread, on random features (the cost does not depend on the audio): the
     encoder's ms per audio second by window length, and generate's ms per decoding step and per token by batch size
     (EOT suppressed, so every sequence runs the same number of steps; 20 s windows)."""
@@ -156,7 +156,7 @@ def unit_costs(model_path: str, repeat: int = 3) -> dict:
     import numpy as np
     import tokenizers
 
-    m = ctranslate2.models.Whisper(model_path, device="cpu", compute_type="int8", intra_threads=1)
+    m = ctranslate2.models.Whisper(model_path, device="cpu", compute_type=compute_type, intra_threads=1)
     rng = np.random.default_rng(0)
 
     def best(fn) -> float:

@@ -3,6 +3,7 @@ output done, is layout.py; the schemas of those tables are schemas.py."""
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -15,11 +16,11 @@ def deal(items: list[T], weight: Callable[[T], float], n: int) -> list[list[T]]:
     """Longest-processing-time-first: `items` into `n` groups of even total weight, heaviest items first, ties in the
     order given (so the same input always gives the same groups)."""
     groups: list[list[T]] = [[] for _ in range(n)]
-    load = [0.0] * n
+    lightest = [(0.0, g) for g in range(n)]  # a heap of (load, group): the lightest group, lowest index on ties
     for item in sorted(items, key=lambda x: -weight(x)):  # a stable sort
-        i = min(range(n), key=lambda g: (load[g], g))
-        groups[i].append(item)
-        load[i] += weight(item)
+        load, g = heapq.heappop(lightest)
+        groups[g].append(item)
+        heapq.heappush(lightest, (load + weight(item), g))
     return groups
 
 

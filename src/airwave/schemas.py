@@ -1,6 +1,6 @@
 """The Spark schemas of every stage's input and output, as DDL strings (no pyspark import needed to read them).
 
-    preprocess:   INPUT_FILES (the driver's listing) -> CHUNKS, CALLS, REJECTS
+    preprocess:   the driver's listing of input files -> CHUNKS, CALLS, REJECTS
     transcribe:   CHUNKS -> SEGMENTS
     postprocess:  CALLS + SEGMENTS -> SUMMARY (+ the per-call transcripts, formats.py)
 
@@ -9,7 +9,6 @@ Column order is the order of the Parquet files; layout.py says where each table 
 
 from __future__ import annotations
 
-INPUT_FILES = "path string, size long, reason string, detail string"
 # One audio chunk of one channel: <= 20 s (vad.MAX_CHUNK_S) of packed speech (16 kHz PCM16) and the call-time
 # regions it came from.
 CHUNKS = (

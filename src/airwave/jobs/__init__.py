@@ -24,12 +24,6 @@ def deal(items: list[T], weight: Callable[[T], float], n: int) -> list[list[T]]:
     return groups
 
 
-def one_group_a_partition(spark, groups: list[list]):
-    """An RDD whose partition i holds groups[i], without a shuffle: parallelize slices a list of n elements into n
-    partitions of one element each."""
-    return spark.sparkContext.parallelize(groups, max(1, len(groups))).flatMap(lambda group: group)
-
-
 class ByKey(AccumulatorParam):
     """{key: value} from tasks to the driver. A task that runs again (a retry, a lost result recomputed) sends the
     same keys again, so values merge per key and are never summed: `keep(old, new)` picks one (None: the newer)."""

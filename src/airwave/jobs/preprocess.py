@@ -21,7 +21,7 @@ from ..settings import (
     parse_roles,
 )
 from ..vad import chunk_call
-from . import deal, keyed_accumulator, one_group_a_partition
+from . import deal, keyed_accumulator
 
 
 def relative_id(path: str, root: str) -> str:
@@ -130,25 +130,25 @@ def run(
     chunk_cols, call_cols = schemas.names(schemas.CHUNKS), schemas.names(schemas.CALLS)
     found = keyed_accumulator(spark)  # {call_id: call row}: a task that runs again replaces its rows
 
-    def decode_partition(batches):
-        for pdf in batches:
-            rows = [
-                r
-                for p, n, why, d in zip(pdf["path"], pdf["size"], pdf["reason"], pdf["detail"], strict=False)
-                for r in read_and_process(p, int(n), why, d, root, role_map, limit, max_s)
-            ]
-            found.add({r["call_id"]: {c: r.get(c) for c in call_cols} for r in rows if r["kind"] == "call"})
-            chunks = [[r[c] for c in chunk_cols] for r in rows if r["kind"] == "chunk"]
-            yield pd.DataFrame(chunks, columns=chunk_cols)
-
-    # Files are dealt to two tasks a slot by size, largest first, on the driver: no shuffle, and a few long calls
-    # no longer land in one task by their names' hash (sample_data x 2 and the dev set: the stage ~1 s faster, README
-    # Performance). The chunks are written as they are decoded; the call rows (one per input, small) reach the driver
-    # through an accumulator and are written from there: one pass, no cached copy of the audio.
     listing = [(e.uri, e.size, e.reason, e.detail) for e in inputs]
     groups = deal(listing, lambda f: f[1], min(len(inputs), task_slots(spark) * 2))
-    files = spark.createDataFrame(one_group_a_partition(spark, groups), schemas.INPUT_FILES)
-    chunks = files.mapInPandas(decode_partition, schemas.CHUNKS)
+
+    def decode_groups(batches):
+        for pdf in batches:
+            for g in pdf["id"]:
+                for path, size, why, detail in groups[g]:
+                    rows = read_and_process(path, size, why, detail, root, role_map, limit, max_s)
+                    found.add({r["call_id"]: {c: r.get(c) for c in call_cols} for r in rows if r["kind"] == "call"})
+                    chunks = [[r[c] for c in chunk_cols] for r in rows if r["kind"] == "chunk"]
+                    yield pd.DataFrame(chunks, columns=chunk_cols)
+
+    # Files are dealt to two tasks a slot by size, largest first, on the driver: a few long calls do not land in one
+    # task by their names' hash (sample_data x 2 and the dev set: the stage ~1 s faster, README Performance). Task i
+    # decodes groups[i]: partition i of spark.range(n, numPartitions=n) holds the one id i, so no shuffle and no Python
+    # RDD of the listing (which cost each task a second Python worker). The chunks are written as they are decoded;
+    # the call rows (one per input, small) reach the driver through an accumulator and are written from there: one
+    # pass, no cached copy of the audio.
+    chunks = spark.range(len(groups), numPartitions=len(groups)).mapInPandas(decode_groups, schemas.CHUNKS)
     # Each write replaces its own prefix: a rerun or a retry never duplicates.
     chunks.write.mode("overwrite").parquet(layout.chunks(run_uri))
     calls = [found.value[k] for k in sorted(found.value)]

@@ -2,8 +2,9 @@
 """Throughput benchmark: `airwave run` vs a plain sequential faster-whisper script, same files, same cores, one run.
 
 Corpus: `--corpus DIR` (a folder with a reference manifest.json, e.g. the development set that
-tests/support/make_dev_set.py writes), or by default sample_data's decodable calls with references, replicated until the
-corpus holds at least --minutes of channel audio. Runs (a) bench/plain_whisper.py and (b) `airwave run` on it and
+tests/support/make_dev_set.py writes; `--copies N`: N copies of it, to see how the ratio grows with the input), or
+by default sample_data's decodable calls with references, replicated until the corpus holds at least --minutes of
+channel audio. Runs (a) bench/plain_whisper.py and (b) `airwave run` on it and
 prints, for both: channel-audio seconds per wall-second (xRT), WER per channel, and WER in turn order (each call's
 segments of all channels merged by start time, against the reference turns in order), airwave's WER minus the plain
 script's with a 95% paired-bootstrap interval over calls, then the xRT ratio.
@@ -11,7 +12,7 @@ Wall times include process start and model load for both, and neither includes s
 without --refs and its WER computed afterwards (airwave.evaluate), as the plain script's is. Results also go to
 .bench/results.json.
 
-    .venv/bin/python -m bench.throughput [--corpus DIR] [--minutes 20] [--repeat 1]
+    .venv/bin/python -m bench.throughput [--corpus DIR [--copies N]] [--minutes 20] [--repeat 1]
 """
 
 import argparse
@@ -42,29 +43,48 @@ def channel_audio_s(folder: Path, names) -> float:
     return sum(len(d.channels) * d.duration_s for d in (decode((folder / n).read_bytes()) for n in names))
 
 
-def replicate_sample(minutes: float) -> tuple[Path, dict]:
-    refs = json.loads((SAMPLE / "manifest.json").read_text())["calls"]
-    copies = math.ceil(minutes * 60 / channel_audio_s(SAMPLE, refs))
-    corpus = WORK / "corpus"
-    shutil.rmtree(corpus, ignore_errors=True)
-    corpus.mkdir(parents=True)
-    manifest = {"calls": {}}
+def replicate(folder: Path, refs: dict, copies: int, dest: Path) -> dict:
+    """`copies` copies of each referenced file of `folder` in `dest` (named copyNN_<name>: one call for the
+    bootstrap, see _unit); returns their reference manifest."""
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    manifest: dict = {"calls": {}}
     for i in range(copies):
         for name, ref in refs.items():
             dst = f"copy{i:02d}_{name}"
-            shutil.copy(SAMPLE / name, corpus / dst)
+            shutil.copy(folder / name, dest / dst)
             manifest["calls"][dst] = ref
+    return manifest
+
+
+def replicate_sample(minutes: float) -> tuple[Path, dict]:
+    refs = json.loads((SAMPLE / "manifest.json").read_text())["calls"]
+    copies = math.ceil(minutes * 60 / channel_audio_s(SAMPLE, refs))
+    manifest = replicate(SAMPLE, refs, copies, WORK / "corpus")
     (WORK / "refs.json").write_text(json.dumps(manifest))
-    return corpus, manifest
+    return WORK / "corpus", manifest
 
 
-def open_corpus(folder: Path | None, minutes: float) -> tuple[Path, Path, dict]:
-    """(audio folder, its reference manifest, the manifest): `folder` as it is, or replicated sample_data."""
+def open_corpus(folder: Path | None, minutes: float, copies: int = 1) -> tuple[Path, Path, dict]:
+    """(audio folder, its reference manifest, the manifest): `folder` as it is or `copies` times over, or replicated
+    sample_data. More copies of one corpus show how the ratio grows with the input (Spark's fixed costs amortised)."""
     if folder:
         refs = folder.resolve() / "manifest.json"
-        return folder.resolve(), refs, json.loads(refs.read_text())
+        if copies <= 1:
+            return folder.resolve(), refs, json.loads(refs.read_text())
+        dest = WORK / f"{folder.resolve().name}-x{copies}"
+        manifest = replicate(folder.resolve(), json.loads(refs.read_text())["calls"], copies, dest)
+        refs = WORK / f"{dest.name}-refs.json"
+        refs.write_text(json.dumps(manifest))
+        return dest, refs, manifest
     corpus, manifest = replicate_sample(minutes)
     return corpus, WORK / "refs.json", manifest
+
+
+def corpus_label(folder: Path | None, copies: int, manifest: dict) -> str:
+    if folder:
+        return str(folder) + (f" x {copies}" if copies > 1 else "")
+    return f"sample_data x {len(manifest['calls']) // len(json.loads((SAMPLE / 'manifest.json').read_text())['calls'])}"
 
 
 def timed(cmd: list[str], env: dict | None = None) -> tuple[float, str]:
@@ -108,7 +128,7 @@ def _errors(r: str, h: str) -> tuple[int, int]:
 
 
 def _unit(name: str) -> str:
-    """Copies of one sample_data call (replicate_sample's copyNN_ names) are one call: not independent draws."""
+    """Copies of one call (replicate's copyNN_ names) are one call: not independent draws."""
     return re.sub(r"^copy\d+_", "", name)
 
 
@@ -167,6 +187,7 @@ def main() -> None:
         help="folder with audio and a reference manifest.json (default: sample_data replicated to --minutes)",
     )
     p.add_argument("--minutes", type=float, default=20.0, help="channel-audio minutes of replicated sample_data")
+    p.add_argument("--copies", type=int, default=1, help="run on this many copies of --corpus")
     p.add_argument("--repeat", type=int, default=1, help="alternate the two runs this many times; best wall counts")
     p.add_argument(
         "--encoder-pad-s",
@@ -177,7 +198,7 @@ def main() -> None:
     )
     p.add_argument("--out", type=Path, default=WORK / "results.json")
     a = p.parse_args()
-    corpus, refs_path, manifest = open_corpus(a.corpus, a.minutes)
+    corpus, refs_path, manifest = open_corpus(a.corpus, a.minutes, a.copies)
     audio_s = channel_audio_s(corpus, manifest["calls"])
     py = sys.executable
     out = WORK / "out"
@@ -197,10 +218,7 @@ def main() -> None:
     run = json.loads((out / "run.json").read_text())
     plain_channel, plain_ordered = plain_wer(plain_hyp, manifest)
     res = {
-        "corpus": str(
-            a.corpus
-            or f"sample_data x {len(manifest['calls']) // len(json.loads((SAMPLE / 'manifest.json').read_text())['calls'])}"  # noqa: E501
-        ),
+        "corpus": corpus_label(a.corpus, a.copies, manifest),
         "cores": os.cpu_count(),
         "channel_audio_s": round(audio_s, 1),
         "files": len(manifest["calls"]),

@@ -28,3 +28,23 @@ def test_copies_of_a_call_count_as_one_call_and_both_sides_use_the_same_referenc
     ]
     errs = call_errors(plain, {"per_channel": ours, "ordered_per_call": {}}, manifest)
     assert errs == {"channel": {"x.wav": [2, 2, 6]}, "ordered": {}}
+
+
+def test_copies_of_a_corpus_get_distinct_names_and_the_same_references(tmp_path, monkeypatch):
+    import json
+
+    from bench import throughput
+
+    src = tmp_path / "set"
+    src.mkdir()
+    (src / "a.wav").write_bytes(b"RIFF-a")
+    (src / "notes.txt").write_text("not a call")  # not in the manifest: not copied
+    refs = {"a.wav": {"channels": {"agent": "hi"}}}
+    (src / "manifest.json").write_text(json.dumps({"calls": refs}))
+    monkeypatch.setattr(throughput, "WORK", tmp_path / "work")
+    folder, refs_path, manifest = throughput.open_corpus(src, 20.0, copies=3)
+    assert sorted(p.name for p in folder.iterdir()) == ["copy00_a.wav", "copy01_a.wav", "copy02_a.wav"]
+    assert (folder / "copy02_a.wav").read_bytes() == b"RIFF-a"
+    assert manifest == {"calls": {f"copy0{i}_a.wav": refs["a.wav"] for i in range(3)}}
+    assert json.loads(refs_path.read_text()) == manifest and refs_path.parent != folder
+    assert throughput.open_corpus(src, 20.0) == (src, src / "manifest.json", {"calls": refs})  # one copy: as it is

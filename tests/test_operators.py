@@ -183,7 +183,7 @@ def test_local_backend_runs_real_spark_submit(tmp_path):
 @pytest.mark.slow
 def test_local_backend_drivers_write_then_map_the_class_archive(tmp_path, monkeypatch):
     """A local spark-submit's driver writes the class-data archive as it exits, the operator publishes it whole, and
-    the next task's driver maps Spark's classes from it (README, Performance)."""
+    the next task's driver maps Spark's classes from it (docs/performance-log.md)."""
     folder = tmp_path / "jvm"
     monkeypatch.setenv("AIRWAVE_JVM_ARCHIVE_DIR", str(folder))
     app = tmp_path / "app.py"

@@ -72,7 +72,7 @@ def test_stop_stops_the_context_and_the_accumulator_server_shuts_down_behind_it(
 
 def test_the_first_run_writes_a_class_archive_and_the_next_driver_loads_spark_from_it(tmp_path):
     """The first process writes the archive as its JVM exits and publishes it whole; the next driver JVM maps
-    Spark's classes from it instead of parsing them (README, Performance)."""
+    Spark's classes from it instead of parsing them (docs/performance-log.md)."""
     folder = tmp_path / "jvm"
     job = "from airwave import spark as sp; s = sp.session('archive'); s.range(3).count(); s.stop()"
     env = {**os.environ, "AIRWAVE_JVM_ARCHIVE_DIR": str(folder)}

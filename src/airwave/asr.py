@@ -20,7 +20,7 @@ MIN_REMAINDER_S, MIN_PROGRESS_S = 1.0, 0.5
 TOKENS_PER_S, MAX_NEW_TOKENS = 8, 440
 N_FRAMES = 3000  # Whisper's 30 s window in 10 ms mel frames
 # A later pass decodes a chunk's tail (often 1-5 s): the encoder gets that tail plus this much padding, not a whole
-# 30 s window; same WER on both corpora, a faster transcribe stage (README: Performance).
+# 30 s window; same WER on both corpora, a faster transcribe stage (docs/performance-log.md).
 REMNANT_PAD_S = 2.0
 # The default: every pass gives the encoder the batch's longest clip plus this much silence (a chunk holds at most
 # vad.MAX_CHUNK_S of speech). Pads of 0.5 / 1 / 2 s scored within the bench's noise of each other.

@@ -16,7 +16,7 @@ from .settings import environment
 # glibc malloc for the Python workers: one heap, no mmap'd chunks, never trimmed. Whisper's encoder allocates each
 # layer's attention scores afresh (tiny.en: 6 heads x 1500^2 floats = 54 MB, over glibc's 32 MB mmap ceiling), so
 # by default every layer of every window maps and zero-fills new pages: 6.8 M page faults and ~30% of the transcribe
-# stage's CPU on the dev set (README, Performance). Kept, the pages are reused; a worker keeps its peak heap, so its
+# stage's CPU on the dev set (docs/performance-log.md). Kept, the pages are reused; a worker keeps its peak heap, so its
 # RSS is higher (call_004's transcribe: 480 -> 832 MB, README Memory).
 WORKER_MALLOC = "glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=4294967295"
 

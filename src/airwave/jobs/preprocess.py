@@ -143,11 +143,11 @@ def run(
                     yield pd.DataFrame(chunks, columns=chunk_cols)
 
     # Files are dealt to two tasks a slot by size, largest first, on the driver: a few long calls do not land in one
-    # task by their names' hash (sample_data x 2 and the dev set: the stage ~1 s faster, README Performance). Task i
-    # decodes groups[i]: partition i of spark.range(n, numPartitions=n) holds the one id i, so no shuffle and no Python
-    # RDD of the listing (which cost each task a second Python worker). The chunks are written as they are decoded;
-    # the call rows (one per input, small) reach the driver through an accumulator and are written from there: one
-    # pass, no cached copy of the audio.
+    # task by their names' hash (sample_data x 2 and the dev set: the stage ~1 s faster, docs/performance-log.md).
+    # Task i decodes groups[i]: partition i of spark.range(n, numPartitions=n) holds the one id i, so no shuffle and
+    # no Python RDD of the listing (which cost each task a second Python worker). The chunks are written as they are
+    # decoded; the call rows (one per input, small) reach the driver through an accumulator and are written from
+    # there: one pass, no cached copy of the audio.
     chunks = spark.range(len(groups), numPartitions=len(groups)).mapInPandas(decode_groups, schemas.CHUNKS)
     # Each write replaces its own prefix: a rerun or a retry never duplicates.
     chunks.write.mode("overwrite").parquet(layout.chunks(run_uri))

@@ -20,7 +20,7 @@ from ..asr import AsrConfig, resolve_model
 from . import deal, keyed_accumulator
 
 # Fewer, larger tasks decode faster: each pass's batches are fuller and of more even lengths (dev set, 2 slots: 80
-# chunks in 2 tasks rather than 4, transcribe stage 17.0/16.5 s vs 18.2/19.6 s, README: Performance).
+# chunks in 2 tasks rather than 4, transcribe stage 17.0/16.5 s vs 18.2/19.6 s, docs/performance-log.md).
 TASK_BATCHES = 8
 
 

@@ -50,6 +50,26 @@ def test_python_workers_reuse_freed_memory_import_installed_pyspark_and_the_jvm_
     assert ".zip" not in pyspark_file and not zips, (pyspark_file, zips)
 
 
+def test_pandas_udfs_and_rdd_tasks_share_the_python_workers():
+    """Transcribe's RDD tasks run in the workers preprocess's pandas UDF (mapInPandas) started."""
+
+    def pids(batches):
+        import os
+
+        import pandas as pd
+
+        for _ in batches:
+            yield pd.DataFrame({"pid": [os.getpid()]})
+
+    session = sp.session("test-pool")
+    try:
+        sql = {r.pid for r in session.range(2, numPartitions=2).mapInPandas(pids, "pid long").collect()}
+        rdd = set(session.sparkContext.parallelize([0, 1], 2).map(lambda _: os.getpid()).collect())
+    finally:
+        sp.stop(session)
+    assert rdd <= sql, (sql, rdd)
+
+
 def test_stop_stops_the_context_and_the_accumulator_server_shuts_down_behind_it():
     session = sp.session("test-stop")
     sc = session.sparkContext

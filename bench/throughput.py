@@ -69,11 +69,13 @@ def open_corpus(folder: Path | None, minutes: float, copies: int = 1) -> tuple[P
     """(audio folder, its reference manifest, the manifest): `folder` as it is or `copies` times over, or replicated
     sample_data. More copies of one corpus show how the ratio grows with the input (Spark's fixed costs amortised)."""
     if folder:
-        refs = folder.resolve() / "manifest.json"
+        folder = folder.resolve()
+        refs = folder / "manifest.json"
+        manifest = json.loads(refs.read_text())
         if copies <= 1:
-            return folder.resolve(), refs, json.loads(refs.read_text())
-        dest = WORK / f"{folder.resolve().name}-x{copies}"
-        manifest = replicate(folder.resolve(), json.loads(refs.read_text())["calls"], copies, dest)
+            return folder, refs, manifest
+        dest = WORK / f"{folder.name}-x{copies}"
+        manifest = replicate(folder, manifest["calls"], copies, dest)
         refs = WORK / f"{dest.name}-refs.json"
         refs.write_text(json.dumps(manifest))
         return dest, refs, manifest

@@ -28,8 +28,8 @@ LOCAL_DEFAULTS = {
     # Spark pools Python workers by their environment, and SQL's pandas UDFs add this variable while RDD tasks do not:
     # preprocess (mapInPandas) and transcribe (an RDD) each started a daemon and a worker a slot. Set for both, they
     # share one pool, and in `airwave run` (all stages in one application) transcribe's tasks reuse preprocess's
-    # warm workers (imports done). Dev set, `airwave run`,
-    # 4 alternating runs: 25.5 -> 24.6 s; a worker's peak RSS 696 -> 800 MB (preprocess's heap is kept, WORKER_MALLOC).
+    # warm workers (imports done). Dev set, `airwave run`, 4 alternating runs: 25.5 -> 24.6 s; a worker's peak RSS
+    # 696 -> 800 MB (preprocess's heap is kept, WORKER_MALLOC).
     "spark.executorEnv.SPARK_SIMPLIFIED_TRACEBACK": "1",
     # A stage's JVM lives seconds to minutes and mostly moves bytes: C2's compile threads and a parallel GC cost more
     # CPU than they return (dev set, local mode: JVM CPU 30 -> 17 s, wall -14%).

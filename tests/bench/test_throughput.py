@@ -1,5 +1,8 @@
 """bench/throughput.py's WER comparison: per-call errors of both sides, and the paired bootstrap interval."""
 
+import json
+
+from bench import throughput
 from bench.throughput import call_errors, paired_difference
 
 
@@ -31,10 +34,6 @@ def test_copies_of_a_call_count_as_one_call_and_both_sides_use_the_same_referenc
 
 
 def test_copies_of_a_corpus_get_distinct_names_and_the_same_references(tmp_path, monkeypatch):
-    import json
-
-    from bench import throughput
-
     src = tmp_path / "set"
     src.mkdir()
     (src / "a.wav").write_bytes(b"RIFF-a")

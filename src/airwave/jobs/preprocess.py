@@ -134,13 +134,11 @@ def run(
     groups = deal(listing, lambda f: f[1], min(len(inputs), task_slots(spark) * 2))
 
     def decode_groups(batches):
-        for pdf in batches:
-            for g in pdf["id"]:
-                for path, size, why, detail in groups[g]:
-                    rows = read_and_process(path, size, why, detail, root, role_map, limit, max_s)
-                    found.add({r["call_id"]: {c: r.get(c) for c in call_cols} for r in rows if r["kind"] == "call"})
-                    chunks = [[r[c] for c in chunk_cols] for r in rows if r["kind"] == "chunk"]
-                    yield pd.DataFrame(chunks, columns=chunk_cols)
+        for path, size, why, detail in (f for pdf in batches for g in pdf["id"] for f in groups[g]):
+            rows = read_and_process(path, size, why, detail, root, role_map, limit, max_s)
+            found.add({r["call_id"]: {c: r.get(c) for c in call_cols} for r in rows if r["kind"] == "call"})
+            chunks = [[r[c] for c in chunk_cols] for r in rows if r["kind"] == "chunk"]
+            yield pd.DataFrame(chunks, columns=chunk_cols)
 
     # Files are dealt to two tasks a slot by size, largest first, on the driver: a few long calls do not land in one
     # task by their names' hash (sample_data x 2 and the dev set: the stage ~1 s faster, docs/performance-log.md).

@@ -60,32 +60,18 @@ def build_call(call: dict, segs: list[dict]) -> tuple[dict, str, str]:
     return doc, to_srt(segs), to_vtt(segs)
 
 
-def run(spark, out_uri: str) -> dict:
-    import pandas as pd
+CALL_COLS = ["call_id", "source", "source_format", "source_rate", "source_channels", "duration_s", "sha256"]
 
-    base = storage.normalize(out_uri)
-    for stage in ("preprocess", "transcribe"):
-        layout.require(base, stage)
-    layout.unpublish(base, "postprocess")  # report.json and calls/_SUCCESS go before any transcript is replaced
-    calls = spark.read.schema(schemas.CALLS).parquet(layout.calls_table(base)).filter("status = 'ok'")
-    segments = spark.read.schema(schemas.SEGMENTS).parquet(layout.segments(base))
-    names = output_names([r.call_id for r in calls.select("call_id").collect()])
-    storage.remove_tree(layout.transcripts(base))  # this stage owns RUN/calls: a rerun replaces it whole
-    call_cols = ["call_id", "source", "source_format", "source_rate", "source_channels", "duration_s", "sha256"]
-    seg_cols = [c for c in segments.columns if c != "call_id"]
-    # A call with no speech (silence) has no segments; the left join keeps it so it still gets (empty) outputs.
-    joined = calls.select(*call_cols).join(segments, "call_id", "left")
 
-    def per_call(pdf: pd.DataFrame) -> pd.DataFrame:
-        call = {k: _py(pdf.iloc[0][k]) for k in call_cols}
-        segs = [{k: _py(r[k]) for k in seg_cols} for _, r in pdf.iterrows() if pd.notna(r["text"])]
-        doc, srt, vtt = build_call(call, segs)
-        name = names[call["call_id"]]
-        uri = layout.transcript(base, name, "json")
-        storage.write_text(uri, dumps(doc))
-        storage.write_text(layout.transcript(base, name, "srt"), srt)
-        storage.write_text(layout.transcript(base, name, "vtt"), vtt)
-        row = CallSummary(
+def write_call(base: str, call: dict, name: str, segs: list[dict]) -> dict:
+    """Write one call's JSON, SRT and VTT under RUN/calls/; returns its summary row (records.CallSummary)."""
+    doc, srt, vtt = build_call(call, segs)
+    uri = layout.transcript(base, name, "json")
+    storage.write_text(uri, dumps(doc))
+    storage.write_text(layout.transcript(base, name, "srt"), srt)
+    storage.write_text(layout.transcript(base, name, "vtt"), vtt)
+    return asdict(
+        CallSummary(
             call_id=call["call_id"],
             name=name,
             status="transcribed" if doc["segments"] else "no_speech",
@@ -96,17 +82,40 @@ def run(spark, out_uri: str) -> dict:
             redactions=len(doc["redactions"]),
             transcript_uri=uri,
         )
-        return pd.DataFrame([asdict(row)])
-
-    summary = joined.groupBy("call_id").applyInPandas(per_call, schemas.SUMMARY)
-    summary.write.mode("overwrite").parquet(layout.summary(base))
-    rows = sorted(
-        (CallSummary(**r.asDict()) for r in spark.read.schema(schemas.SUMMARY).parquet(layout.summary(base)).collect()),
-        key=lambda r: r.call_id,
     )
-    rejects = sorted(
-        (r.asDict() for r in spark.read.schema(schemas.REJECTS).parquet(layout.rejects(base)).collect()),
-        key=lambda r: r["call_id"],
+
+
+def run(spark, out_uri: str) -> dict:
+    import pandas as pd
+
+    base = storage.normalize(out_uri)
+    for stage in ("preprocess", "transcribe"):
+        layout.require(base, stage)
+    layout.unpublish(base, "postprocess")  # report.json and calls/_SUCCESS go before any transcript is replaced
+    # The calls table is one small row per input: the driver reads it once for the calls to write, their output
+    # names and the rejects (the rejects table holds the same rows), rather than joining it to the segments.
+    table = [r.asDict() for r in spark.read.schema(schemas.CALLS).parquet(layout.calls_table(base)).collect()]
+    calls = {r["call_id"]: {k: r[k] for k in CALL_COLS} for r in table if r["status"] == "ok"}
+    rejects = sorted((r for r in table if r["status"] == "rejected"), key=lambda r: r["call_id"])
+    names = output_names(list(calls))
+    storage.remove_tree(layout.transcripts(base))  # this stage owns RUN/calls: a rerun replaces it whole
+    segments = spark.read.schema(schemas.SEGMENTS).parquet(layout.segments(base))
+    seg_cols = [c for c in segments.columns if c != "call_id"]
+
+    def per_call(pdf: pd.DataFrame) -> pd.DataFrame:
+        call = calls[pdf["call_id"].iat[0]]
+        segs = [{k: _py(r[k]) for k in seg_cols} for _, r in pdf.iterrows()]
+        return pd.DataFrame([write_call(base, call, names[call["call_id"]], segs)])
+
+    # collect() keeps one result per partition whatever was retried, so each call has one summary row.
+    summary = {
+        r.call_id: r.asDict() for r in segments.groupBy("call_id").applyInPandas(per_call, schemas.SUMMARY).collect()
+    }
+    for c in sorted(set(calls) - set(summary)):  # a call with no speech (silence) has no segments: empty outputs
+        summary[c] = write_call(base, calls[c], names[c], [])
+    rows = [CallSummary(**summary[c]) for c in sorted(summary)]
+    spark.createDataFrame([tuple(asdict(r).values()) for r in rows], schemas.SUMMARY).write.mode("overwrite").parquet(
+        layout.summary(base)
     )
     report = {
         "schema": "airwave.run-report",

@@ -101,11 +101,13 @@ def run(spark, out_uri: str) -> dict:
     storage.remove_tree(layout.transcripts(base))  # this stage owns RUN/calls: a rerun replaces it whole
     segments = spark.read.schema(schemas.SEGMENTS).parquet(layout.segments(base))
     seg_cols = [c for c in segments.columns if c != "call_id"]
+    # One copy per executor rather than one in every task's closure (a corpus can hold 100k calls).
+    info = spark.sparkContext.broadcast({c: (call, names[c]) for c, call in calls.items()})
 
     def per_call(pdf: pd.DataFrame) -> pd.DataFrame:
-        call = calls[pdf["call_id"].iat[0]]
+        call, name = info.value[pdf["call_id"].iat[0]]
         segs = [{k: _py(r[k]) for k in seg_cols} for _, r in pdf.iterrows()]
-        return pd.DataFrame([write_call(base, call, names[call["call_id"]], segs)])
+        return pd.DataFrame([write_call(base, call, name, segs)])
 
     # collect() keeps one result per partition whatever was retried, so each call has one summary row.
     summary = {

@@ -203,7 +203,7 @@ def session(app: str = "airwave", conf: dict[str, str] | None = None):
 
     env = environment()
     b = SparkSession.builder.appName(app)
-    archive = None
+    archive, starts_jvm = None, False
     if not under_spark_submit():
         # Workers must run the same interpreter (the venv with faster-whisper and airwave).
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -212,14 +212,14 @@ def session(app: str = "airwave", conf: dict[str, str] | None = None):
         b = b.config("spark.driver.memory", env.driver_memory)
         store = local_object_store_conf(env.s3_endpoint, env.aws_region, env.spark_jars)
         local = {**LOCAL_DEFAULTS, **store}
-        if SparkContext._gateway is None:  # this session starts the JVM
+        starts_jvm = SparkContext._gateway is None
+        if starts_jvm:
             option, archive = class_archive(env.jvm_archive_folder)
             add_driver_java_option(local, option)
         for k, v in local.items():
             b = b.config(k, v)
     for k, v in (conf or {}).items():
         b = b.config(k, v)
-    starts_jvm = not under_spark_submit() and SparkContext._gateway is None
     spark = b.getOrCreate()
     if archive is not None and SparkContext._gateway is not None:
         atexit.register(_publish_session_archive, SparkContext._gateway.proc, archive)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import posixpath
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, astuple
 
 from .. import layout, schemas, storage
 from ..formats import dumps, to_srt, to_vtt, transcript
@@ -116,7 +116,7 @@ def run(spark, out_uri: str) -> dict:
     for c in sorted(set(calls) - set(summary)):  # a call with no speech (silence) has no segments: empty outputs
         summary[c] = write_call(base, calls[c], names[c], [])
     rows = [CallSummary(**summary[c]) for c in sorted(summary)]
-    spark.createDataFrame([tuple(asdict(r).values()) for r in rows], schemas.SUMMARY).write.mode("overwrite").parquet(
+    spark.createDataFrame([astuple(r) for r in rows], schemas.SUMMARY).write.mode("overwrite").parquet(
         layout.summary(base)
     )
     report = {

@@ -11,6 +11,16 @@ branch="$(sj git_server.branch)"
 mirror="${DAGS_MIRROR:-$ROOT/.tools/dags-repo}"
 g() { git -C "$mirror" -c user.name=airwave -c user.email=airwave@localhost "$@"; }
 
+# One push at a time: Tilt's dags-push fires on the same file change a user pushes by hand, and two runs in one mirror
+# delete each other's copy of dags/ or trip on git's index.lock (a CI `make e2e` failed on that).
+mkdir -p "$mirror"
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$mirror.lock"
+  flock 9
+else  # macOS has no flock(1): a lock folder, taken over after 60 s in case a killed push left it behind
+  for _ in $(seq 300); do mkdir "$mirror.lock.d" 2>/dev/null && break; sleep 0.2; done
+  trap 'rmdir "$mirror.lock.d" 2>/dev/null || true' EXIT
+fi
 [ -d "$mirror/.git" ] || git init -q -b "$branch" "$mirror"
 rm -rf "$mirror/dags" "$mirror/src"
 mkdir -p "$mirror/dags"

@@ -60,3 +60,18 @@ def test_large_push_uses_chunked_encoding_and_fetch_sees_it(server, tmp_path):
     git("push", "-q", "--force", server, "HEAD:main", cwd=work)
     head = git("rev-parse", "HEAD", cwd=work).strip()
     assert git("ls-remote", server, "refs/heads/main").split()[0] == head
+
+
+def test_concurrent_pushes_all_succeed(server, tmp_path):
+    # Tilt's dags-push fires on the same file change that a user (or the tutorial) pushes by hand: the two runs share
+    # the mirror repo and must not delete each other's copy of dags/ (a CI `make e2e` failed on exactly that).
+    env = dict(os.environ, DAGS_MIRROR=str(tmp_path / "mirror"))
+    cmd = [str(ROOT / "hack/push-dags.sh"), server]
+    procs = [
+        subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(6)
+    ]
+    errs = [p.communicate()[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, errs
+    clone = tmp_path / "clone"
+    git("clone", "-q", "--depth", "1", "-b", stack_json()["git_server"]["branch"], server, str(clone))
+    assert tracked(clone / "src") == tracked(ROOT / "src")

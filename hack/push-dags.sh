@@ -16,7 +16,7 @@ g() { git -C "$mirror" -c user.name=airwave -c user.email=airwave@localhost "$@"
 mkdir -p "$mirror"
 if command -v flock >/dev/null 2>&1; then
   exec 9>"$mirror.lock"
-  flock 9
+  flock -w 300 9 || { echo "another push-dags.sh has held $mirror.lock for 5 min" >&2; exit 1; }
 else  # macOS has no flock(1): a lock folder, taken over after 60 s in case a killed push left it behind
   for _ in $(seq 300); do mkdir "$mirror.lock.d" 2>/dev/null && break; sleep 0.2; done
   trap 'rmdir "$mirror.lock.d" 2>/dev/null || true' EXIT

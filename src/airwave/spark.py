@@ -20,8 +20,9 @@ from .settings import environment
 # RSS is higher (call_004's transcribe: 480 -> 832 MB, README Memory).
 WORKER_MALLOC = "glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=4294967295"
 
-# Defaults that matter for Python-heavy audio work:
-LOCAL_DEFAULTS = {
+# Every stage's Spark settings, wherever it runs (local mode, the local backend's spark-submit, the kind cluster),
+# for Python-heavy audio work:
+STAGE_CONF = {
     "spark.python.worker.reuse": "true",  # keep each worker's loaded model across tasks
     "spark.python.daemon.module": "airwave.spark_daemon",  # pyspark from its package, not Spark's zips
     "spark.executorEnv.GLIBC_TUNABLES": WORKER_MALLOC,  # executors' processes, incl. the Python workers
@@ -211,7 +212,7 @@ def session(app: str = "airwave", conf: dict[str, str] | None = None):
         b = b.master(env.spark_master or local_master(local_cores()))
         b = b.config("spark.driver.memory", env.driver_memory)
         store = local_object_store_conf(env.s3_endpoint, env.aws_region, env.spark_jars)
-        local = {**LOCAL_DEFAULTS, **store}
+        local = {**STAGE_CONF, **store}
         starts_jvm = SparkContext._gateway is None
         if starts_jvm:
             option, archive = class_archive(env.jvm_archive_folder)

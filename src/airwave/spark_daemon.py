@@ -4,7 +4,7 @@ Spark puts $SPARK_HOME/python/lib/pyspark.zip and py4j-*-src.zip first on its Py
 no bytecode, so the daemon and every worker it forks compile pyspark's modules from source, and each task's
 importlib.invalidate_caches() re-reads both zips' directories (~1,500 entries). Where pyspark is also installed as a
 package (pip: the zips are copies of it), this daemon drops the zips from the path first (`spark.python.daemon.module`,
-set in spark.LOCAL_DEFAULTS). Same interpreter, same pyspark version: the driver checks that anyway.
+set in spark.STAGE_CONF). Same interpreter, same pyspark version: the driver checks that anyway.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from airwave.settings import Environment, apply_env, environment, mebibytes
-from airwave.spark import LOCAL_DEFAULTS, local_object_store_conf, s3a_conf
+from airwave.spark import STAGE_CONF, local_object_store_conf, s3a_conf
 from airwave.spark import local_master as spark_local_master
 
 K8S_MASTER = "k8s://https://kubernetes.default.svc:443"  # the port is mandatory in Spark's k8s master URL
@@ -177,7 +177,7 @@ def local_master(shape: ClusterShape) -> str:
 def local_spark_conf(
     shape: ClusterShape, extra: dict[str, str] | None = None, store: ObjectStore | None = None
 ) -> dict[str, str]:
-    conf = dict(LOCAL_DEFAULTS)  # the stages' tuning; under spark-submit the stage does not apply it itself
+    conf = dict(STAGE_CONF)  # the stages' tuning; under spark-submit the stage does not apply it itself
     conf.update(
         {
             # Everything (and every Python worker's model) lives on this machine: the JVM gets the driver memory.
@@ -217,7 +217,7 @@ def kubernetes_spark_conf(
     s = stack()
     sp = s["spark"]
     image = image or spark_image(s)
-    conf = dict(LOCAL_DEFAULTS)
+    conf = dict(STAGE_CONF)
     conf.update(
         {
             "spark.kubernetes.namespace": s["namespace"],

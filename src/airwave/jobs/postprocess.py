@@ -95,14 +95,15 @@ def run(spark, out_uri: str) -> dict:
     # The calls table is one small row per input: the driver reads it once for the calls to write, their output
     # names and the rejects (the rejects table holds the same rows), rather than joining it to the segments.
     table = [r.asDict() for r in spark.read.schema(schemas.CALLS).parquet(layout.calls_table(base)).collect()]
-    calls = {r["call_id"]: {k: r[k] for k in CALL_COLS} for r in table if r["status"] == "ok"}
+    ok = [r for r in table if r["status"] == "ok"]
     rejects = sorted((r for r in table if r["status"] == "rejected"), key=lambda r: r["call_id"])
-    names = output_names(list(calls))
+    names = output_names([r["call_id"] for r in ok])
+    calls = {r["call_id"]: ({k: r[k] for k in CALL_COLS}, names[r["call_id"]]) for r in ok}  # (call, output name)
     storage.remove_tree(layout.transcripts(base))  # this stage owns RUN/calls: a rerun replaces it whole
     segments = spark.read.schema(schemas.SEGMENTS).parquet(layout.segments(base))
     seg_cols = [c for c in segments.columns if c != "call_id"]
     # One copy per executor rather than one in every task's closure (a corpus can hold 100k calls).
-    info = spark.sparkContext.broadcast({c: (call, names[c]) for c, call in calls.items()})
+    info = spark.sparkContext.broadcast(calls)
 
     def per_call(pdf: pd.DataFrame) -> pd.DataFrame:
         call, name = info.value[pdf["call_id"].iat[0]]
@@ -114,7 +115,7 @@ def run(spark, out_uri: str) -> dict:
         r.call_id: r.asDict() for r in segments.groupBy("call_id").applyInPandas(per_call, schemas.SUMMARY).collect()
     }
     for c in sorted(set(calls) - set(summary)):  # a call with no speech (silence) has no segments: empty outputs
-        summary[c] = write_call(base, calls[c], names[c], [])
+        summary[c] = write_call(base, *calls[c], [])
     rows = [CallSummary(**summary[c]) for c in sorted(summary)]
     spark.createDataFrame([astuple(r) for r in rows], schemas.SUMMARY).write.mode("overwrite").parquet(
         layout.summary(base)

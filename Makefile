@@ -31,6 +31,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 env: $(VENV)/.installed
 	@hack/ensure-java.sh
+	@hack/warm-spark.sh $(PY)
 
 demo: env
 	hack/airflow-demo.sh

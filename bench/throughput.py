@@ -9,8 +9,9 @@ prints, for both: channel-audio seconds per wall-second (xRT), WER per channel, 
 segments of all channels merged by start time, against the reference turns in order), airwave's WER minus the plain
 script's with a 95% paired-bootstrap interval over calls, then the xRT ratio.
 Wall times include process start and model load for both, and neither includes scoring: `airwave run` is timed
-without --refs and its WER computed afterwards (airwave.evaluate), as the plain script's is. Results also go to
-.bench/results.json.
+without --refs and its WER computed afterwards (airwave.evaluate), as the plain script's is. Before the timed runs
+each side runs once, untimed, on the corpus's smallest file (warm_up: one-time costs are not throughput; their walls
+are printed). Results also go to .bench/results.json.
 
     .venv/bin/python -m bench.throughput [--corpus DIR [--copies N]] [--minutes 20] [--repeat 1]
 """
@@ -87,6 +88,20 @@ def corpus_label(folder: Path | None, copies: int, manifest: dict) -> str:
     if folder:
         return str(folder) + (f" x {copies}" if copies > 1 else "")
     return f"sample_data x {len(manifest['calls']) // len(json.loads((SAMPLE / 'manifest.json').read_text())['calls'])}"
+
+
+def warm_up(corpus: Path, names, plain: list[str], airwave: list[str]) -> dict:
+    """One untimed run of each side on the corpus's smallest file, before the timed runs: what a machine pays once is
+    not throughput (airwave's class-data archive, which `make env` writes and a first run writes otherwise, ~25 s;
+    the OS's file caches of the model, the jars and the modules, for both sides). Returns the two walls."""
+    folder = WORK / "warmup"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    name = min(names, key=lambda n: ((corpus / n).stat().st_size, n))
+    shutil.copy(corpus / name, folder / Path(name).name)
+    plain_s = timed([*plain[:-1], str(folder)])[0]
+    airwave_s = timed([*airwave[:4], str(folder), "--out", str(WORK / "out-warmup")])[0]
+    return {"file": name, "plain_s": round(plain_s, 2), "airwave_s": round(airwave_s, 2)}
 
 
 def timed(cmd: list[str], env: dict | None = None) -> tuple[float, str]:
@@ -208,6 +223,7 @@ def main() -> None:
     plain = [py, str(ROOT / "bench" / "plain_whisper.py"), str(corpus)]
     # For reference, not the baseline: the plain script under the glibc malloc settings airwave's workers run with.
     plain_malloc_env = worker_malloc_env()
+    warm = warm_up(corpus, manifest["calls"], plain, airwave)
     plain_walls, plain_malloc_walls, airwave_walls = [], [], []
     for _ in range(a.repeat):
         w, stdout = timed(plain)
@@ -222,6 +238,7 @@ def main() -> None:
     res = {
         "corpus": corpus_label(a.corpus, a.copies, manifest),
         "cores": os.cpu_count(),
+        "warmup": warm,
         "channel_audio_s": round(audio_s, 1),
         "files": len(manifest["calls"]),
         "plain": {
@@ -268,6 +285,7 @@ def main() -> None:
         f"corpus: {res['corpus']}: {res['files']} files, {audio_s / 60:.1f} min of channel audio, "
         f"{res['airwave']['words']} reference words, {res['cores']} cores"
     )
+    print(f"warm-up, untimed ({warm['file']}): plain {warm['plain_s']:.1f} s, airwave {warm['airwave_s']:.1f} s")
     print(f"{'':<28}{'wall s':>8}{'xRT':>8}{'WER/channel':>13}{'WER in order':>14}")
     rows = [
         ("plain", "plain faster-whisper script"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import logging
 import os
 import shutil
 import subprocess
@@ -186,6 +187,9 @@ def _close_gateway() -> None:
 
     gateway = SparkContext._gateway
     if gateway is not None:
+        # py4j logs each closed connection at INFO; at exit a handler's stream may be closed already (pytest's
+        # capture), and every record would print a "Logging error" traceback.
+        logging.getLogger("py4j").setLevel(logging.WARNING)
         try:
             gateway.shutdown()
         except Exception:  # noqa: BLE001 - exiting anyway: the JVM still exits when its stdin closes

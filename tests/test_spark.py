@@ -1,9 +1,11 @@
 """The Spark session the stages start in local mode: what its Python workers and JVM run with."""
 
 import os
+import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -126,6 +128,60 @@ def test_the_first_run_writes_a_class_archive_and_the_next_driver_loads_spark_fr
     loads = "".join(p.read_text() for p in tmp_path.glob("classes-*.log"))
     assert "org.apache.spark.SparkContext source: shared objects file (top)" in loads
     assert list(folder.iterdir()) == [archive]
+
+
+def test_each_installation_of_spark_writes_and_maps_its_own_class_archive(tmp_path):
+    """The JVM ignores an archive written with other jars on the class path: another checkout's venv, or a
+    reinstalled pyspark, must write its own rather than start every driver without one (dev set ~5 s a run: the
+    archive that CI's clone left behind made every run here print "Unable to use shared archive")."""
+    import pyspark
+
+    folder = tmp_path / "jvm"
+    job = "from airwave import spark as sp; s = sp.session('archive'); s.range(3).count(); s.stop()"
+    env = {k: v for k, v in os.environ.items() if k != "SPARK_HOME"} | {"AIRWAVE_JVM_ARCHIVE_DIR": str(folder)}
+    subprocess.run([sys.executable, "-c", job], env=env, check=True, capture_output=True, timeout=600)
+    (first,) = folder.iterdir()
+
+    # Another installation of the same Spark, as the JVM sees it: links to the same jars, but one jar is a copy (same
+    # name, size and mtime; another file), as another venv's would be.
+    home = tmp_path / "spark"
+    (home / "jars").mkdir(parents=True)
+    for entry in Path(pyspark.__file__).parent.iterdir():
+        if entry.name != "jars":
+            (home / entry.name).symlink_to(entry)
+    jars = sorted((Path(pyspark.__file__).parent / "jars").iterdir())
+    for jar in jars:
+        (home / "jars" / jar.name).symlink_to(jar)
+    copied = min((j for j in jars if j.suffix == ".jar"), key=lambda j: j.stat().st_size)
+    (home / "jars" / copied.name).unlink()
+    shutil.copy2(copied, home / "jars" / copied.name)
+    env |= {"SPARK_HOME": str(home)}
+    writes = subprocess.run([sys.executable, "-c", job], env=env, capture_output=True, text=True, timeout=600)
+    out = writes.stdout + writes.stderr  # the JVM logs to stdout
+    assert writes.returncode == 0 and "Unable to use shared archive" not in out, out[-2000:]
+    assert first.exists() and len(list(folder.iterdir())) == 2
+
+    env["JAVA_TOOL_OPTIONS"] = f"-Xlog:class+load=info:file={tmp_path}/classes-%p.log"
+    maps = subprocess.run([sys.executable, "-c", job], env=env, capture_output=True, text=True, timeout=600)
+    out = maps.stdout + maps.stderr
+    assert maps.returncode == 0 and "Unable to use shared archive" not in out, out[-2000:]
+    loads = "".join(p.read_text() for p in tmp_path.glob("classes-*.log"))
+    assert "org.apache.spark.SparkContext source: shared objects file (top)" in loads
+
+
+def test_only_the_newest_class_archives_are_kept(tmp_path):
+    for age, name in enumerate(["e", "d", "c", "b", "a"]):  # "a" oldest
+        f = tmp_path / f"spark-4.3.0-{name}.jsa"
+        f.write_bytes(b"x")
+        os.utime(f, (1e9 - age * 60, 1e9 - age * 60))
+    (tmp_path / "other.txt").write_text("not an archive")
+    sp._prune_archives(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "other.txt",
+        "spark-4.3.0-c.jsa",
+        "spark-4.3.0-d.jsa",
+        "spark-4.3.0-e.jsa",
+    ]
 
 
 def test_set_up_writes_the_class_archive_once_with_a_real_run(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import logging
 import os
@@ -102,7 +103,7 @@ def local_cores() -> int:
 # A driver JVM parses and verifies ~10k classes (Spark, Hadoop, Parquet) afresh every time it starts: a class-data
 # archive (JDK 13+ dynamic CDS) maps them instead. Measured on the 2-core machine: session start 6.5 -> 2.7 s, first
 # job 3.0 -> 1.2 s, `airwave run` on the dev set -4.4 s, a stage under a local spark-submit ~16 -> ~11 s. The first
-# driver without one writes it as its JVM exits (once per machine, JDK and pyspark: ~15 s more at exit). Local
+# driver without one writes it as its JVM exits (once per JDK and pyspark installation: ~15 s more at exit). Local
 # sessions (session() below) and local spark-submits (the operator's local backend, `airwave sweep`) share it: both
 # start their JVM through pyspark's spark-submit, so the class path is the same.
 def _java() -> str | None:
@@ -114,7 +115,8 @@ def _java() -> str | None:
 
 def class_archive(folder: str | None = None) -> tuple[str, Path | None]:
     """(the driver's JVM option, the file it writes at exit or None): use the archive for this JDK and pyspark, or
-    write it. A JDK update changes the name (a stale archive would only be ignored, but never replaced).
+    write it. A JDK update or another pyspark installation changes the name (a stale archive would only be ignored,
+    but never replaced; _archive_key).
     `folder`: default AIRWAVE_JVM_ARCHIVE_DIR, else the user's cache (settings.Environment.jvm_archive_folder)."""
     import pyspark
 
@@ -122,9 +124,7 @@ def class_archive(folder: str | None = None) -> tuple[str, Path | None]:
     java = _java()
     if folder == "off" or not java:
         return "", None
-    st = os.stat(java)
-    key = hashlib.sha256(f"{java}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:12]
-    final = Path(folder) / f"spark-{pyspark.__version__}-{key}.jsa"
+    final = Path(folder) / f"spark-{pyspark.__version__}-{_archive_key(java)}.jsa"
     if any(c.isspace() for c in str(final)):  # extraJavaOptions is split at whitespace
         return "", None
     if final.is_file():
@@ -138,6 +138,25 @@ def class_archive(folder: str | None = None) -> tuple[str, Path | None]:
         return "", None  # no writable cache: start without an archive
     # -Xlog: not a warning per class it cannot archive (signed jars, old class files).
     return f"-XX:ArchiveClassesAtExit={_unpublished(final)} -Xlog:cds*=error", final
+
+
+def _archive_key(java: str) -> str:
+    """What an archive is valid for: the JDK (its launcher and libjvm) and the driver's class path, jar by jar. The JVM
+    checks that each jar is the same file (or a link to it) with the same size and mtime, and otherwise ignores the
+    archive ("The top archive failed to load"): one written by another checkout's venv, or before pyspark was
+    reinstalled, was never loaded and never replaced, and every driver started without it (dev set ~5 s a run)."""
+    import pyspark
+
+    # spark-submit's class path: $SPARK_HOME/jars/*, SPARK_HOME being pyspark's folder unless it is set.
+    jars = Path(os.environ.get("SPARK_HOME") or os.path.dirname(pyspark.__file__)) / "jars"
+    files = [Path(java), Path(java).parent.parent / "lib" / "server" / "libjvm.so"]
+    files += sorted(jars.glob("*.jar"))
+    h = hashlib.sha256()
+    for f in files:
+        with contextlib.suppress(OSError):
+            st = f.stat()
+            h.update(f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}\n".encode())  # the JVM's own test
+    return h.hexdigest()[:12]
 
 
 def _unpublished(final: Path) -> Path:
@@ -163,8 +182,17 @@ def publish_archive(final: Path, exited_ok: bool = True) -> None:
     check = [java, f"-XX:SharedArchiveFile={tmp}", "-version"] if java else None
     if exited_ok and tmp.is_file() and check and subprocess.run(check, capture_output=True).returncode == 0:
         os.replace(tmp, final)
+        _prune_archives(final.parent)
     else:
         tmp.unlink(missing_ok=True)
+
+
+def _prune_archives(folder: Path, keep: int = 3) -> None:
+    """Keep the newest few archives (~190 MB each): each checkout or reinstall of pyspark writes its own."""
+    with contextlib.suppress(OSError):  # best effort: another process may be pruning too
+        archives = sorted(folder.glob("spark-*.jsa"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in archives[keep:]:
+            old.unlink(missing_ok=True)  # a JVM that maps it keeps its pages
 
 
 def _publish_session_archive(proc, final: Path) -> None:

@@ -2,12 +2,14 @@ import re
 import struct
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from airwave import asr
 from airwave.asr import AsrConfig, resolve_model, transcribe_chunks
 from airwave.audio import decode
 from airwave.evaluate import normalise
+from airwave.records import Segment, Word
 from airwave.settings import SettingsError
 from airwave.vad import chunk_channel
 from testlib import SAMPLE
@@ -113,3 +115,43 @@ def test_encoder_windows_fit_the_clips_unless_asked_for_30_s():
         from airwave.settings import check_asr
 
         check_asr(encoder_pad_s=-1)
+
+
+def _longest_repeat(words: list[str]) -> int:
+    """How many times one sequence of up to 8 words repeats back to back, at most."""
+    key, best = [w.strip(" ,.!?;:").lower() for w in words], 1
+    for i in range(len(key)):
+        for k in range(1, 9):
+            r = 1
+            while i + (r + 1) * k <= len(key) and key[i + r * k : i + (r + 1) * k] == key[i : i + k]:
+                r += 1
+            best = max(best, r)
+    return best
+
+
+def test_a_decode_stuck_in_a_loop_keeps_two_repeats_of_it():
+    # A voice the model cannot follow (voicemail_alaw played at half speed) sends the decoder into a loop: the
+    # fallback's beam search loops too, and one word filled the chunk 111 times. A loop keeps two repeats.
+    d = decode((SAMPLE / "voicemail_alaw.wav").read_bytes())
+    (ch,) = d.channels
+    slow = np.interp(np.arange(0, len(ch), 0.5), np.arange(len(ch)), ch).astype(np.float32)
+    out = transcribe_chunks([c.audio for c in chunk_channel(slow)], AsrConfig())
+    words = [w.text for segs in out for s in segs for w in s.words]
+    assert words and _longest_repeat(words) <= asr.REPEATS_KEPT
+    assert normalise(" ".join(s.text for segs in out for s in segs)) == normalise(" ".join(words))  # text = words
+
+
+def test_repeats_are_cut_across_segments_and_only_in_a_loop():
+    def seg(start, *words, ratio=1.0):
+        ws = tuple(Word(start + i, start + i + 1, f" {w}") for i, w in enumerate(words))
+        return Segment(start, start + len(words), "".join(w.text for w in ws), -0.2, 0.1, ws, ratio)
+
+    speech = [seg(0, "no,", "no,", "no,", "that", "is", "wrong")]  # three "no": not a loop by Whisper's test
+    assert asr.cut_repeats(speech) == speech
+    loop = [seg(0, "I", "am", "so", "excited."), *(seg(4 + 4 * i, "I", "am", "so", "excited.") for i in range(9))]
+    kept = asr.cut_repeats(loop)  # each segment alone compresses fine; the decode as a whole is a loop
+    assert asr.looping(loop) and not any(s.compression_ratio > 2.4 for s in loop)
+    assert [s.text for s in kept] == [" I am so excited.", " I am so excited."] and kept[1].end == 8
+    long = [seg(0, "thank", "you", *["sorry,"] * 60, "bye.", ratio=20.0)]
+    (cut,) = asr.cut_repeats(long)
+    assert cut.text == " thank you sorry, sorry, bye." and (cut.start, cut.end) == (0, 63)

@@ -22,6 +22,7 @@ N_FRAMES = 3000  # Whisper's 30 s window in 10 ms mel frames
 # A later pass decodes a chunk's tail (often 1-5 s): the encoder gets that tail plus this much padding, not a whole
 # 30 s window; same WER on both corpora, a faster transcribe stage (docs/performance-log.md).
 REMNANT_PAD_S = 2.0
+REPEATS_KEPT = 2  # cut_repeats: "no, no" and "bye bye" are speech; a third repeat in a failed decode is a loop
 # The default: every pass gives the encoder the batch's longest clip plus this much silence (a chunk holds at most
 # vad.MAX_CHUNK_S of speech). Pads of 0.5 / 1 / 2 s scored within the bench's noise of each other.
 ENCODER_PAD_S = 1.0
@@ -128,8 +129,8 @@ def transcribe_chunks(audios: list[np.ndarray], cfg: AsrConfig) -> list[list[Seg
             cap = min(MAX_NEW_TOKENS, int(TOKENS_PER_S * max(len(a) for a in clips) / SR) + 16)
             out = decoder.decode(feats, [len(a) / SR for a in clips], cap)
             for (i, off), clip, segs in zip(batch, clips, out, strict=False):
-                if any(s.compression_ratio > whisper.COMPRESSION_RATIO_THRESHOLD for s in segs):
-                    segs = _with_fallback(model, clip, cfg)
+                if looping(segs):
+                    segs = cut_repeats(_with_fallback(model, clip, cfg))
                 segs = [s for s in segs if s.text.strip()]
                 results[i] += [replace(s.shifted(off), text=s.text.strip()) for s in segs]
                 covered = max((s.end for s in segs), default=0.0)
@@ -138,6 +139,43 @@ def transcribe_chunks(audios: list[np.ndarray], cfg: AsrConfig) -> list[list[Seg
         if not pending:
             break
     return results
+
+
+def looping(segs: list[Segment]) -> bool:
+    """Whisper's repetition-loop test (gzip compression ratio over 2.4), on a segment and on all that one decode of
+    a window wrote: the batched decoder scores each segment alone, and a loop can be many short segments."""
+    limit = whisper.COMPRESSION_RATIO_THRESHOLD
+    whole = whisper.compression_ratio("".join(s.text for s in segs))
+    return whole > limit or any(s.compression_ratio > limit for s in segs)
+
+
+def cut_repeats(segs: list[Segment], keep: int = REPEATS_KEPT, longest: int = 8) -> list[Segment]:
+    """Segments still in a repetition loop after the fallback (speech the model cannot follow, e.g. a voice at half
+    speed: hundreds of "sorry, sorry, ..." filled a 20 s chunk) keep `keep` repeats of each run of one repeated
+    word sequence (up to `longest` words, across the decode's segments); the rest of the run is dropped with its
+    words. Segments keep their times, so the chunk counts as heard and is not decoded again."""
+    if not looping(segs):
+        return segs
+    words = [(n, w) for n, s in enumerate(segs) for w in s.words]
+    key = [w.text.strip(" ,.!?;:").lower() for _, w in words]
+    kept, i = [], 0
+    while i < len(words):
+        run = (1, 1)  # (repeats, unit length) of the longest run of one unit starting here
+        for k in range(1, longest + 1):
+            r = 1
+            while i + (r + 1) * k <= len(words) and key[i + r * k : i + (r + 1) * k] == key[i : i + k]:
+                r += 1
+            if r > keep and r * k > run[0] * run[1]:
+                run = (r, k)
+        r, k = run
+        kept += words[i : i + min(r, keep) * k]
+        i += r * k
+    out = []
+    for n, s in enumerate(segs):
+        ws = tuple(w for m, w in kept if m == n)
+        if ws or not s.words:
+            out.append(s if len(ws) == len(s.words) else replace(s, words=ws, text="".join(w.text for w in ws)))
+    return out
 
 
 def _with_fallback(model, audio: np.ndarray, cfg: AsrConfig) -> list[Segment]:

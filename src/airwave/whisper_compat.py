@@ -23,6 +23,12 @@ PINNED_VERSION = "1.2.1"
 COMPRESSION_RATIO_THRESHOLD = 2.4
 
 
+def compression_ratio(text: str) -> float:
+    from faster_whisper.transcribe import get_compression_ratio
+
+    return get_compression_ratio(text) if text else 0.0
+
+
 def load_model(path: str, *, device: str, compute_type: str, cpu_threads: int, encode_per_window: bool) -> Any:
     """A WhisperModel from a local folder (never downloads). `encode_per_window`: run the encoder one 30 s window
     at a time instead of on the whole batch (the caller knows when that is faster)."""

@@ -90,7 +90,15 @@ def corpus_label(folder: Path | None, copies: int, manifest: dict) -> str:
     return f"sample_data x {len(manifest['calls']) // len(json.loads((SAMPLE / 'manifest.json').read_text())['calls'])}"
 
 
-def warm_up(corpus: Path, names, plain: list[str], airwave: list[str]) -> dict:
+def plain_cmd(folder: Path) -> list[str]:
+    return [sys.executable, str(ROOT / "bench" / "plain_whisper.py"), str(folder)]
+
+
+def airwave_cmd(folder: Path, out: Path, *options: str) -> list[str]:
+    return [sys.executable, "-m", "airwave", "run", str(folder), "--out", str(out), *options]
+
+
+def warm_up(corpus: Path, names) -> dict:
     """One untimed run of each side on the corpus's smallest file, before the timed runs: what a machine pays once is
     not throughput (airwave's class-data archive, which `make env` writes and a first run writes otherwise, ~25 s;
     the OS's file caches of the model, the jars and the modules, for both sides). Returns the two walls."""
@@ -99,8 +107,8 @@ def warm_up(corpus: Path, names, plain: list[str], airwave: list[str]) -> dict:
     folder.mkdir(parents=True)
     name = min(names, key=lambda n: ((corpus / n).stat().st_size, n))
     shutil.copy(corpus / name, folder / Path(name).name)
-    plain_s = timed([*plain[:-1], str(folder)])[0]
-    airwave_s = timed([*airwave[:4], str(folder), "--out", str(WORK / "out-warmup")])[0]
+    plain_s = timed(plain_cmd(folder))[0]
+    airwave_s = timed(airwave_cmd(folder, WORK / "out-warmup"))[0]
     return {"file": name, "plain_s": round(plain_s, 2), "airwave_s": round(airwave_s, 2)}
 
 
@@ -217,13 +225,11 @@ def main() -> None:
     a = p.parse_args()
     corpus, refs_path, manifest = open_corpus(a.corpus, a.minutes, a.copies)
     audio_s = channel_audio_s(corpus, manifest["calls"])
-    py = sys.executable
     out = WORK / "out"
-    airwave = [py, "-m", "airwave", "run", str(corpus), "--out", str(out)]
-    plain = [py, str(ROOT / "bench" / "plain_whisper.py"), str(corpus)]
+    airwave, plain = airwave_cmd(corpus, out), plain_cmd(corpus)
     # For reference, not the baseline: the plain script under the glibc malloc settings airwave's workers run with.
     plain_malloc_env = worker_malloc_env()
-    warm = warm_up(corpus, manifest["calls"], plain, airwave)
+    warm = warm_up(corpus, manifest["calls"])
     plain_walls, plain_malloc_walls, airwave_walls = [], [], []
     for _ in range(a.repeat):
         w, stdout = timed(plain)
@@ -263,7 +269,7 @@ def main() -> None:
     }
     for pad in a.encoder_pad_s:
         pad_out = WORK / f"out-pad{pad:g}"
-        w, _ = timed([*airwave[:6], str(pad_out), "--encoder-pad-s", str(pad)])
+        w, _ = timed(airwave_cmd(corpus, pad_out, "--encoder-pad-s", str(pad)))
         pev = evaluate(str(pad_out), str(refs_path))
         res[f"airwave-pad{pad:g}"] = {
             "wall_s": round(w, 2),

@@ -10,10 +10,10 @@ from airwave.settings import Environment, SettingsError
 from testlib import ROOT
 
 # Uses of the process environment outside settings.py that read no AIRWAVE_*/AWS_* variable: PySpark's own
-# variables, the JAVA_HOME spark-submit runs, and the whole environment handed on to spark-submit.
+# variables, the JAVA_HOME and SPARK_HOME spark-submit runs with, and the whole environment handed on to spark-submit.
 ALLOWED = re.compile(
     r'os\.environ\.setdefault\("PYSPARK_|"PYSPARK_GATEWAY_PORT" in os\.environ|dict\(os\.environ\b'
-    r'|os\.environ\.get\("JAVA_HOME"\)'
+    r'|os\.environ\.get\("(JAVA|SPARK)_HOME"\)'
 )
 ENV_USE = re.compile(r"\b(environ|getenv)\b")
 NAMED_READ = re.compile(r"""(\.get\(|\[)\s*["'](AIRWAVE|AWS)_""")  # e.g. env.get("AIRWAVE_X") on a copy

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from . import whisper_compat as whisper
-from .records import Segment
+from .records import Segment, Word
 from .settings import SettingsError, check_model_folder, environment
 
 DEFAULT_MODEL = "tiny.en"
@@ -170,9 +170,12 @@ def cut_repeats(segs: list[Segment], keep: int = REPEATS_KEPT, longest: int = 8)
         r, k = run
         kept += words[i : i + min(r, keep) * k]
         i += r * k
+    by_seg: dict[int, list[Word]] = {}
+    for n, w in kept:
+        by_seg.setdefault(n, []).append(w)
     out = []
     for n, s in enumerate(segs):
-        ws = tuple(w for m, w in kept if m == n)
+        ws = tuple(by_seg.get(n, ()))
         if ws or not s.words:
             out.append(s if len(ws) == len(s.words) else replace(s, words=ws, text="".join(w.text for w in ws)))
     return out

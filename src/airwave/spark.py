@@ -124,7 +124,9 @@ def class_archive(folder: str | None = None) -> tuple[str, Path | None]:
     java = _java()
     if folder == "off" or not java:
         return "", None
-    final = Path(folder) / f"spark-{pyspark.__version__}-{_archive_key(java)}.jsa"
+    # spark-submit's class path: $SPARK_HOME/jars/*, SPARK_HOME being pyspark's folder unless it is set.
+    jars = Path(os.environ.get("SPARK_HOME") or os.path.dirname(pyspark.__file__)) / "jars"
+    final = Path(folder) / f"spark-{pyspark.__version__}-{_archive_key(java, jars)}.jsa"
     if any(c.isspace() for c in str(final)):  # extraJavaOptions is split at whitespace
         return "", None
     if final.is_file():
@@ -140,15 +142,11 @@ def class_archive(folder: str | None = None) -> tuple[str, Path | None]:
     return f"-XX:ArchiveClassesAtExit={_unpublished(final)} -Xlog:cds*=error", final
 
 
-def _archive_key(java: str) -> str:
-    """What an archive is valid for: the JDK (its launcher and libjvm) and the driver's class path, jar by jar. The JVM
-    checks that each jar is the same file (or a link to it) with the same size and mtime, and otherwise ignores the
-    archive ("The top archive failed to load"): one written by another checkout's venv, or before pyspark was
-    reinstalled, was never loaded and never replaced, and every driver started without it (dev set ~5 s a run)."""
-    import pyspark
-
-    # spark-submit's class path: $SPARK_HOME/jars/*, SPARK_HOME being pyspark's folder unless it is set.
-    jars = Path(os.environ.get("SPARK_HOME") or os.path.dirname(pyspark.__file__)) / "jars"
+def _archive_key(java: str, jars: Path) -> str:
+    """What an archive is valid for: the JDK (its launcher and libjvm) and the driver's class path (`jars`), jar by
+    jar. The JVM checks that each jar is the same file (or a link to it) with the same size and mtime, and otherwise
+    ignores the archive ("The top archive failed to load"): one written by another checkout's venv, or before pyspark
+    was reinstalled, was never loaded and never replaced, and every driver started without it (dev set ~5 s a run)."""
     files = [Path(java), Path(java).parent.parent / "lib" / "server" / "libjvm.so"]
     files += sorted(jars.glob("*.jar"))
     h = hashlib.sha256()

@@ -26,7 +26,7 @@ COMPRESSION_RATIO_THRESHOLD = 2.4
 def compression_ratio(text: str) -> float:
     from faster_whisper.transcribe import get_compression_ratio
 
-    return get_compression_ratio(text) if text else 0.0
+    return get_compression_ratio(text)  # 0.0 for ""
 
 
 def load_model(path: str, *, device: str, compute_type: str, cpu_threads: int, encode_per_window: bool) -> Any:

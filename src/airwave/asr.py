@@ -158,7 +158,8 @@ def cut_repeats(segs: list[Segment], keep: int = REPEATS_KEPT, longest: int = 8)
         return segs
     words = [(n, w) for n, s in enumerate(segs) for w in s.words]
     key = [w.text.strip(" ,.!?;:").lower() for _, w in words]
-    kept, i = [], 0
+    kept: dict[int, list[Word]] = {}  # segment index -> its words that stay
+    i = 0
     while i < len(words):
         run = (1, 1)  # (repeats, unit length) of the longest run of one unit starting here
         for k in range(1, longest + 1):
@@ -168,14 +169,12 @@ def cut_repeats(segs: list[Segment], keep: int = REPEATS_KEPT, longest: int = 8)
             if r > keep and r * k > run[0] * run[1]:
                 run = (r, k)
         r, k = run
-        kept += words[i : i + min(r, keep) * k]
+        for n, w in words[i : i + min(r, keep) * k]:
+            kept.setdefault(n, []).append(w)
         i += r * k
-    by_seg: dict[int, list[Word]] = {}
-    for n, w in kept:
-        by_seg.setdefault(n, []).append(w)
     out = []
     for n, s in enumerate(segs):
-        ws = tuple(by_seg.get(n, ()))
+        ws = tuple(kept.get(n, ()))
         if ws or not s.words:
             out.append(s if len(ws) == len(s.words) else replace(s, words=ws, text="".join(w.text for w in ws)))
     return out

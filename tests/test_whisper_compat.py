@@ -3,6 +3,7 @@ a new version may keep every public API and still break (or silently change) the
 internals."""
 
 import dataclasses
+import functools
 import importlib.metadata
 import inspect
 import re
@@ -17,7 +18,7 @@ from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from airwave import whisper_compat
-from airwave.asr import AsrConfig, load_model
+from airwave.asr import ALIGN_MEDIAN_WIDTH, AsrConfig, load_model
 from airwave.audio import decode
 from airwave.vad import chunk_channel
 from testlib import ROOT, SAMPLE
@@ -27,7 +28,8 @@ BUMP = (
     "src/airwave/whisper_compat.py: option_values against BatchedInferencePipeline.transcribe (the options it "
     "builds), BatchDecoder against BatchedInferencePipeline.forward (its arguments, the chunk metadata, the keys "
     "of the segments it returns, last_speech_timestamp), the encoder patch against WhisperModel.encode and "
-    "generate_segment_batched, log_mel/pad_frames against how transcribe computes features, speech_timestamps "
+    "generate_segment_batched, the alignment width against WhisperModel.find_alignment and add_word_timestamps, "
+    "log_mel/pad_frames against how transcribe computes features, speech_timestamps "
     "against faster_whisper.vad; then set PINNED_VERSION, pyproject.toml and constraints.txt, run the slow "
     "tests (tests/jobs, tests/test_asr.py) and compare WER (make run-demo / make bench) with the old version."
 )
@@ -94,6 +96,14 @@ def test_the_internals_we_call_have_the_signatures_we_use():
         fw.BatchedInferencePipeline.forward: ["self", "features", "tokenizer", "chunks_metadata", "options"],
         fw.BatchedInferencePipeline.generate_segment_batched: ["self", "features", "tokenizer", "options"],
         WhisperModel.encode: ["self", "features"],
+        WhisperModel.find_alignment: [
+            "self",
+            "tokenizer",
+            "text_tokens",
+            "encoder_output",
+            "num_frames",
+            "median_filter_width",
+        ],
         Tokenizer.__init__: ["self", "tokenizer", "multilingual", "task", "language"],
         fw.get_suppressed_tokens: ["tokenizer", "suppress_tokens"],
         pad_or_trim: ["array", "length", "axis"],
@@ -133,6 +143,9 @@ def test_the_pipeline_uses_the_hooks_we_set():
     assert fw.BatchedInferencePipeline(object()).last_speech_timestamp == 0.0, BUMP
     batched = inspect.getsource(fw.BatchedInferencePipeline.generate_segment_batched)
     assert "self.model.encode(features)" in batched, BUMP
+    # word timings come from self.find_alignment (which we replace per instance), called without a width
+    timestamps = " ".join(inspect.getsource(WhisperModel.add_word_timestamps).split())
+    assert "self.find_alignment( tokenizer, text_tokens, encoder_output, num_frames )" in timestamps, BUMP
     assert "self.model.feature_extractor(chunk)[..., :-1]" in inspect.getsource(
         fw.BatchedInferencePipeline.transcribe
     ), BUMP
@@ -155,6 +168,28 @@ def test_encoding_one_window_at_a_time_matches_the_batched_encoder(model):
     theirs = np.asarray(WhisperModel.encode(model, feats))
     assert ours.shape == theirs.shape, BUMP
     np.testing.assert_allclose(ours, theirs, atol=0.05, err_msg=BUMP)
+
+
+def test_our_alignment_width_places_words_as_whispers_default_does(model, monkeypatch):
+    # The median filter (asr.ALIGN_MEDIAN_WIDTH, faster-whisper's default 7) smooths attention before the DTW that
+    # places words: a narrower one must leave every word within a few alignment frames of where 7 puts it.
+    d = decode((SAMPLE / "call_004_long_billing_dispute.wav").read_bytes())
+    clips = [c.audio for c in chunk_channel(d.channels[0])[:4]]
+    dec = whisper_compat.BatchDecoder(model, beam_size=1)
+    feats = np.stack([whisper_compat.pad_frames(whisper_compat.log_mel(model, c), 3000) for c in clips])
+
+    def words():
+        out = dec.decode(feats, [len(c) / 16000 for c in clips], 200)
+        return [w for segs in out for s in segs for w in s.words]
+
+    ours = words()
+    assert model.find_alignment.keywords["median_filter_width"] == ALIGN_MEDIAN_WIDTH != 7
+    monkeypatch.setattr(model, "find_alignment", functools.partial(WhisperModel.find_alignment, model))
+    default = words()
+    assert [w.text for w in ours] == [w.text for w in default] and len(ours) > 100
+    shifts = sorted(max(abs(a.start - b.start), abs(a.end - b.end)) for a, b in zip(ours, default, strict=True))
+    # call_004's first chunks: 191 words, half unmoved, 90% within one 20 ms frame, none by more than 0.2 s
+    assert shifts[len(shifts) // 2] <= 0.02 and shifts[int(0.9 * len(shifts))] <= 0.06 and shifts[-1] <= 0.5, shifts
 
 
 def test_forward_returns_the_segment_keys_we_read(model):

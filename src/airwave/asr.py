@@ -26,6 +26,10 @@ REPEATS_KEPT = 2  # cut_repeats: "no, no" and "bye bye" are speech; a third repe
 # The default: every pass gives the encoder the batch's longest clip plus this much silence (a chunk holds at most
 # vad.MAX_CHUNK_S of speech). Pads of 0.5 / 1 / 2 s scored within the bench's noise of each other.
 ENCODER_PAD_S = 1.0
+# Word alignment median-filters the alignment heads' attention over frames before its DTW, and CTranslate2's CPU
+# filter sorts a window per weight. Width 3 instead of faster-whisper's 7: the dev set's alignment 3.9 -> 3.1 s on one
+# thread, the same WER on both bench corpora, cue times within 0.04 s of width 7's at p90 (docs/performance-log.md).
+ALIGN_MEDIAN_WIDTH = 3
 _MODELS: dict = {}  # one model per Python worker process, keyed by its settings
 LOADS = {"count": 0}  # how many times this process loaded a model (tests check it stays at one per worker)
 
@@ -84,6 +88,7 @@ def load_model(cfg: AsrConfig):
             compute_type=cfg.compute_type,
             cpu_threads=cfg.cpu_threads,
             encode_per_window=cfg.device == "cpu",
+            align_median_width=ALIGN_MEDIAN_WIDTH,
         )
         LOADS["count"] += 1
     return _MODELS[key]

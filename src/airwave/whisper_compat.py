@@ -3,7 +3,8 @@
 airwave decodes its own batches of speech chunks rather than calling BatchedInferencePipeline.transcribe (which would
 run its own VAD and re-chunk them), so it uses parts faster-whisper does not promise to keep stable:
 BatchedInferencePipeline.forward and its `last_speech_timestamp`, a hand-built TranscriptionOptions, the Tokenizer,
-get_suppressed_tokens, the feature extractor, pad_or_trim, the VAD, and a replaced WhisperModel.encode.
+get_suppressed_tokens, the feature extractor, pad_or_trim, the VAD, a replaced WhisperModel.encode, and
+WhisperModel.find_alignment with our own median filter width.
 tests/test_whisper_compat.py fails on any other version, and on a change to these: re-check this module on a bump.
 faster-whisper is imported inside the functions so that the driver (which never decodes) does not load it.
 """
@@ -29,9 +30,12 @@ def compression_ratio(text: str) -> float:
     return get_compression_ratio(text)  # 0.0 for ""
 
 
-def load_model(path: str, *, device: str, compute_type: str, cpu_threads: int, encode_per_window: bool) -> Any:
+def load_model(
+    path: str, *, device: str, compute_type: str, cpu_threads: int, encode_per_window: bool, align_median_width: int
+) -> Any:
     """A WhisperModel from a local folder (never downloads). `encode_per_window`: run the encoder one 30 s window
-    at a time instead of on the whole batch (the caller knows when that is faster)."""
+    at a time instead of on the whole batch (the caller knows when that is faster). `align_median_width`: the
+    median filter over the cross-attention weights that word alignment smooths before its DTW (faster-whisper: 7)."""
     from faster_whisper import WhisperModel
 
     model = WhisperModel(
@@ -40,6 +44,8 @@ def load_model(path: str, *, device: str, compute_type: str, cpu_threads: int, e
     if encode_per_window:
         # BatchedInferencePipeline calls model.encode(features) with the batch's features; replace it per instance.
         model.encode = functools.partial(_encode_each, model.model)
+    # add_word_timestamps calls self.find_alignment without a width; replace it per instance.
+    model.find_alignment = functools.partial(WhisperModel.find_alignment, model, median_filter_width=align_median_width)
     return model
 
 

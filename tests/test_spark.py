@@ -53,6 +53,25 @@ def test_python_workers_reuse_freed_memory_import_installed_pyspark_and_the_jvm_
     assert ".zip" not in pyspark_file and not zips, (pyspark_file, zips)
 
 
+def test_tables_the_driver_writes_have_sparks_types_and_spark_reads_them(tmp_path):
+    """storage.write_table (the calls, rejects and summary tables) writes the Arrow types Spark itself would."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+    from pyspark.sql.types import StructType
+
+    from airwave import schemas, storage
+
+    session = sp.session("test-tables")
+    try:
+        for ddl in (schemas.CALLS, schemas.REJECTS, schemas.SUMMARY):
+            assert schemas.arrow_schema(ddl) == to_arrow_schema(StructType.fromDDL(ddl)), ddl
+        rows = [{"source": "file:///in/x.wav", "call_id": "x.wav", "reason": "too_large", "detail": "2 GiB"}]
+        storage.write_table(str(tmp_path / "rejects"), rows, schemas.REJECTS)
+        read = [r.asDict() for r in session.read.schema(schemas.REJECTS).parquet(str(tmp_path / "rejects")).collect()]
+    finally:
+        session.stop()
+    assert read == rows
+
+
 def test_pandas_udfs_and_rdd_tasks_share_the_python_workers():
     """Transcribe's RDD tasks run in the workers preprocess's pandas UDF (mapInPandas) started."""
 

@@ -31,3 +31,19 @@ def test_write_read_list_remove(tmp_path):
     storage.remove_tree(storage.join(base, "calls"))
     assert storage.list_files(base) == [] and not storage.exists(storage.join(base, "calls"))
     assert storage.list_files(str(tmp_path / "nothing")) == []
+
+
+def test_write_table_replaces_the_table_and_reads_back_chosen_columns(tmp_path):
+    from airwave import schemas
+
+    uri = storage.join(str(tmp_path), "preprocess", "rejects")
+    rows = [
+        {"source": "file:///in/a#1.wav", "call_id": "a#1.wav", "reason": "unsupported_format", "detail": "not audio"},
+        {"source": "file:///in/b.wav", "call_id": "b.wav", "reason": None, "detail": None},
+    ]
+    storage.write_table(uri, rows, schemas.REJECTS)
+    storage.write_table(uri, rows[:1], schemas.REJECTS)  # a rerun replaces the table: no rows left from the first
+    assert storage.read_table(uri, ["call_id", "reason"]) == [{"call_id": "a#1.wav", "reason": "unsupported_format"}]
+    assert os.listdir(tmp_path / "preprocess" / "rejects") == ["part-00000.parquet"]
+    with pytest.raises(KeyError):  # a column type the driver's tables do not use is refused, not guessed
+        schemas.arrow_schema("pcm binary")

@@ -9,6 +9,8 @@ Column order is the order of the Parquet files; layout.py says where each table 
 
 from __future__ import annotations
 
+import pyarrow as pa
+
 # One audio chunk of one channel: <= 20 s (vad.MAX_CHUNK_S) of packed speech (16 kHz PCM16) and the call-time
 # regions it came from.
 CHUNKS = (
@@ -35,3 +37,10 @@ SUMMARY = (
 def names(ddl: str) -> list[str]:
     """Column names of a DDL schema (ours have no struct types, so ', ' only ever separates columns)."""
     return [c.split()[0] for c in ddl.split(", ")]
+
+
+def arrow_schema(ddl: str) -> pa.Schema:
+    """The Arrow schema of a DDL of plain columns (the tables the driver writes: storage.write_table)."""
+
+    types = {"string": pa.string(), "int": pa.int32(), "bigint": pa.int64(), "double": pa.float64()}
+    return pa.schema([(c.split()[0], types[c.split()[1]]) for c in ddl.split(", ")])

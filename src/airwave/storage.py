@@ -1,7 +1,8 @@
 """Locations are URIs: local paths / file:// (the embedded default) or s3:// / s3a:// (MinIO in the cluster).
 
-Spark writes its tables through Hadoop (file:, s3a:); inputs are listed and read, and per-call transcripts and
-reports written, through pyarrow.fs, which speaks both. Stage code only ever sees URIs.
+Spark writes its tables through Hadoop (file:, s3a:); inputs are listed and read, per-call transcripts and reports
+written, and the small tables the driver holds anyway (one row per call) read and written, through pyarrow.fs, which
+speaks both. Stage code only ever sees URIs.
 
 A URI here is `scheme://` + the path or key exactly as the file system or S3 holds it: never percent-decoded and
 never split at `#` or `?`, because real recording exports have those in file names (`call#1.wav`).
@@ -13,7 +14,7 @@ import os
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 from urllib.parse import urlparse
 
 from pyarrow import fs as pafs
@@ -80,6 +81,30 @@ def write_bytes(uri: str, data: bytes) -> None:
 
 def write_text(uri: str, text: str) -> None:
     write_bytes(uri, text.encode("utf-8"))
+
+
+def write_table(uri: str, rows: list[dict[str, Any]], ddl: str) -> None:
+    """Replace the table at `uri` (a folder, as Spark writes one) with `rows` in one Parquet file. For the small
+    tables the driver holds anyway: a Spark job to write one cost ~0.3 s of a run (docs/performance-log.md)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .schemas import arrow_schema
+
+    schema = arrow_schema(ddl)
+    buf = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), buf)
+    remove_tree(uri)
+    write_bytes(join(uri, "part-00000.parquet"), buf.getvalue().to_pybytes())
+
+
+def read_table(uri: str, columns: list[str]) -> list[dict[str, Any]]:
+    """`columns` of a Parquet table (a folder written by Spark or write_table) as rows; only those columns are read."""
+    import pyarrow.dataset as ds
+
+    fs, path = filesystem(uri)
+    table = ds.dataset(path, filesystem=fs, format="parquet").to_table(columns=columns)
+    return cast(list[dict[str, Any]], table.to_pylist())
 
 
 def read_bytes(uri: str) -> bytes:

@@ -348,14 +348,7 @@ def report(run: str, grid, wer_tolerance: float = WER_TOLERANCE) -> dict:
 
 def _sample_audio_s(run: str) -> float:
     """Channel-audio seconds of the sample (from the preprocess stage's per-call table)."""
-    import pyarrow.dataset as ds
-
-    fs, path = storage.filesystem(layout.calls_table(run))
-    t = (
-        ds.dataset(path, filesystem=fs, format="parquet")
-        .to_table(columns=["duration_s", "source_channels"])
-        .to_pylist()
-    )
+    t = storage.read_table(layout.calls_table(run), ["duration_s", "source_channels"])
     return sum((r["duration_s"] or 0) * (r["source_channels"] or 0) for r in t)
 
 

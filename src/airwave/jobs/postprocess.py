@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import posixpath
 from collections import Counter
-from dataclasses import asdict, astuple
+from dataclasses import asdict
 
 from .. import layout, schemas, storage
 from ..formats import dumps, to_srt, to_vtt, transcript
@@ -94,7 +94,7 @@ def run(spark, out_uri: str) -> dict:
     layout.unpublish(base, "postprocess")  # report.json and calls/_SUCCESS go before any transcript is replaced
     # The calls table is one small row per input: the driver reads it once for the calls to write, their output
     # names and the rejects (the rejects table holds the same rows), rather than joining it to the segments.
-    table = [r.asDict() for r in spark.read.schema(schemas.CALLS).parquet(layout.calls_table(base)).collect()]
+    table = storage.read_table(layout.calls_table(base), schemas.names(schemas.CALLS))
     ok = [r for r in table if r["status"] == "ok"]
     rejects = sorted((r for r in table if r["status"] == "rejected"), key=lambda r: r["call_id"])
     names = output_names([r["call_id"] for r in ok])
@@ -117,9 +117,7 @@ def run(spark, out_uri: str) -> dict:
     for c in sorted(set(calls) - set(summary)):  # a call with no speech (silence) has no segments: empty outputs
         summary[c] = write_call(base, *calls[c], [])
     rows = [CallSummary(**summary[c]) for c in sorted(summary)]
-    spark.createDataFrame([astuple(r) for r in rows], schemas.SUMMARY).write.mode("overwrite").parquet(
-        layout.summary(base)
-    )
+    storage.write_table(layout.summary(base), [asdict(r) for r in rows], schemas.SUMMARY)
     report = {
         "schema": "airwave.run-report",
         "schema_version": "1.0",

@@ -145,18 +145,17 @@ def run(
     # Task i decodes groups[i]: partition i of spark.range(n, numPartitions=n) holds the one id i, so no shuffle and
     # no Python RDD of the listing (which cost each task a second Python worker). The chunks are written as they are
     # decoded; the call rows (one per input, small) reach the driver through an accumulator and are written from
-    # there: one pass, no cached copy of the audio.
+    # there (storage.write_table, without a Spark job): one pass, no cached copy of the audio.
     chunks = spark.range(len(groups), numPartitions=len(groups)).mapInPandas(decode_groups, schemas.CHUNKS)
     # Each write replaces its own prefix: a rerun or a retry never duplicates.
     chunks.write.mode("overwrite").parquet(layout.chunks(run_uri))
     calls = [found.value[k] for k in sorted(found.value)]
     if len(calls) != len(inputs):  # every listed input must come back as a call row, transcribable or rejected
         raise RuntimeError(f"preprocess: {len(inputs)} inputs but {len(calls)} call rows")
-    table = spark.createDataFrame([tuple(r[c] for c in call_cols) for r in calls], schemas.CALLS)
-    table.write.mode("overwrite").parquet(layout.calls_table(run_uri))
-    table.filter("status = 'rejected'").select(*schemas.names(schemas.REJECTS)).write.mode("overwrite").parquet(
-        layout.rejects(run_uri)
-    )
+    storage.write_table(layout.calls_table(run_uri), calls, schemas.CALLS)
+    reject_cols = schemas.names(schemas.REJECTS)
+    rejected = [{c: r[c] for c in reject_cols} for r in calls if r["status"] == "rejected"]
+    storage.write_table(layout.rejects(run_uri), rejected, schemas.REJECTS)
     layout.publish(run_uri, "preprocess")
     stats = {
         "files": len(calls),

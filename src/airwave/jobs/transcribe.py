@@ -77,7 +77,9 @@ def run(spark, out_uri: str, cfg: AsrConfig, chunks_from: str | None = None) -> 
     cfg = replace(cfg, cpu_threads=cfg.cpu_threads or task_cpus(spark))
     _, model_id = resolve_model(cfg.model)  # fail fast on the driver if the model is missing
     chunks = spark.read.schema(schemas.CHUNKS).parquet(layout.chunks(src))  # a given schema: no job to infer it
-    keys = [tuple(r) for r in chunks.select("call_id", "channel", "chunk_idx", "speech_s").collect()]
+    # The driver reads the keys itself (only those columns' pages): no Spark job.
+    key_cols = ["call_id", "channel", "chunk_idx", "speech_s"]
+    keys = [tuple(r[c] for c in key_cols) for r in storage.read_table(layout.chunks(src), key_cols)]
     slots = task_slots(spark)
     # One task per slot, unless that task would hold more than TASK_BATCHES batches (a task keeps its chunks' audio
     # in memory: ~2 MB per 20 s chunk); then each slot's share is split evenly.

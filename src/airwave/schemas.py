@@ -41,6 +41,5 @@ def names(ddl: str) -> list[str]:
 
 def arrow_schema(ddl: str) -> pa.Schema:
     """The Arrow schema of a DDL of plain columns (the tables the driver writes: storage.write_table)."""
-
     types = {"string": pa.string(), "int": pa.int32(), "bigint": pa.int64(), "double": pa.float64()}
     return pa.schema([(c.split()[0], types[c.split()[1]]) for c in ddl.split(", ")])

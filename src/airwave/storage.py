@@ -19,6 +19,8 @@ from urllib.parse import urlparse
 
 from pyarrow import fs as pafs
 
+from .schemas import arrow_schema
+
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):(//)?(.*)$", re.S)
 
 
@@ -84,16 +86,14 @@ def write_text(uri: str, text: str) -> None:
 
 
 def write_table(uri: str, rows: list[dict[str, Any]], ddl: str) -> None:
-    """Replace the table at `uri` (a folder, as Spark writes one) with `rows` in one Parquet file. For the small
-    tables the driver holds anyway: a Spark job to write one cost ~0.3 s of a run (docs/performance-log.md)."""
+    """Replace the table at `uri` (a folder, as Spark writes one) with `rows` (the DDL's columns of each; other keys
+    are left out) in one Parquet file. For the small tables the driver holds anyway: a Spark job to write one cost
+    ~0.3 s of a run (docs/performance-log.md)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from .schemas import arrow_schema
-
-    schema = arrow_schema(ddl)
     buf = pa.BufferOutputStream()
-    pq.write_table(pa.Table.from_pylist(rows, schema=schema), buf)
+    pq.write_table(pa.Table.from_pylist(rows, schema=arrow_schema(ddl)), buf)
     remove_tree(uri)
     write_bytes(join(uri, "part-00000.parquet"), buf.getvalue().to_pybytes())
 

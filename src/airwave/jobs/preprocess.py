@@ -153,8 +153,7 @@ def run(
     if len(calls) != len(inputs):  # every listed input must come back as a call row, transcribable or rejected
         raise RuntimeError(f"preprocess: {len(inputs)} inputs but {len(calls)} call rows")
     storage.write_table(layout.calls_table(run_uri), calls, schemas.CALLS)
-    reject_cols = schemas.names(schemas.REJECTS)
-    rejected = [{c: r[c] for c in reject_cols} for r in calls if r["status"] == "rejected"]
+    rejected = [r for r in calls if r["status"] == "rejected"]
     storage.write_table(layout.rejects(run_uri), rejected, schemas.REJECTS)
     layout.publish(run_uri, "preprocess")
     stats = {
